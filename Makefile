@@ -1,0 +1,37 @@
+# cinderblock: every entry point an operator or CI needs. Caches that must survive a
+# fresh clone (pip wheels, the storage-node image) live under $(CACHE), not in the checkout.
+SHELL := /bin/bash
+CACHE ?= /var/cache/cinderblock
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_CACHE := $(CACHE)/pip
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: venv lint test test-fast storage-vm storage-vm-shell
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --cache-dir $(PIP_CACHE) --upgrade pip
+	$(PY) -m pip install -q --cache-dir $(PIP_CACHE) -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# The whole suite: unit, API/DB on SQLite, MariaDB and PostgreSQL, messaging on RabbitMQ,
+# and the storage-node VM tests (the image is built once and cached).
+test: venv storage-vm lint
+	$(VENV)/bin/pytest -q tests
+
+# Everything that needs no VM, for a quick edit-test loop.
+test-fast: venv
+	$(VENV)/bin/pytest -q -m 'not vm' tests
+
+storage-vm:
+	bash tests/storage_vm/build.sh
+
+storage-vm-shell:
+	bash tests/storage_vm/shell.sh

@@ -1,0 +1,1 @@
+"""cinderblock migrations package."""

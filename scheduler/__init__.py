@@ -1,0 +1,1 @@
+"""cinderblock scheduler package."""

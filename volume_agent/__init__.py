@@ -1,0 +1,1 @@
+"""cinderblock volume_agent package."""
