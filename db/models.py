@@ -1,0 +1,348 @@
+"""The tables behind the Block Storage v3 API, with Cinder's column names.
+
+Rows are deleted for real (no ``deleted`` column, unlike Cinder). Soft-deleted
+rows force a ``deleted = false`` onto every query (one forgotten filter leaks a
+deleted volume) and make unique names need the ``deleted`` column inside the
+constraint because MariaDB has no partial indexes. Nothing Cinder's API shows
+needs the history: a deleted volume or snapshot answers 404, a volume type in
+use cannot be deleted (the foreign keys below refuse it in the database too),
+and a late agent reply for a deleted volume finds no row and is dropped.
+
+Times are naive UTC (``utcnow()``), stored with microseconds on every server so
+``created_at`` orders pages and ``task_started_at`` measures stuck work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base", "utcnow", "new_id", "DEFAULT_VOLUME_TYPE",
+    "Volume", "VolumeMetadata", "VolumeAdminMetadata", "VolumeType", "VolumeTypeExtraSpec",
+    "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
+    "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool",
+]
+
+DEFAULT_VOLUME_TYPE = "__DEFAULT__"
+
+# Named constraints make migrations reproducible: every server gets the same names.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# MariaDB's DATETIME drops fractions of a second unless asked.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+# InnoDB for row locks; utf8mb4 even if the operator's database was created latin1.
+MYSQL_OPTS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the form every time column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: Timestamp, dict[str, Any]: JSON}
+
+
+class _Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class _KeyValue(_Timestamps):
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class _Task:
+    """Who is working on a row in a transitional status, since when, and why it failed.
+
+    A reaper finds rows stuck in ``creating``/``deleting``/... whose owner is gone or
+    whose work is older than a timeout, instead of leaving them stuck as Cinder does.
+    """
+
+    task_owner: Mapped[str | None] = mapped_column(String(255))
+    task_started_at: Mapped[datetime | None]
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class VolumeType(_Timestamps, Base):
+    __tablename__ = "volume_types"
+    __table_args__ = (UniqueConstraint("name"), MYSQL_OPTS)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    is_public: Mapped[bool] = mapped_column(default=True)
+
+    extra_specs: Mapped[list[VolumeTypeExtraSpec]] = relationship(
+        back_populates="volume_type", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin")
+    projects: Mapped[list[VolumeTypeProject]] = relationship(
+        back_populates="volume_type", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class VolumeTypeExtraSpec(_KeyValue, Base):
+    __tablename__ = "volume_type_extra_specs"
+    __table_args__ = (UniqueConstraint("volume_type_id", "key"), MYSQL_OPTS)
+
+    volume_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_types.id", ondelete="CASCADE"))
+    volume_type: Mapped[VolumeType] = relationship(back_populates="extra_specs")
+
+
+class VolumeTypeProject(_Timestamps, Base):
+    """A project allowed to use a private volume type."""
+
+    __tablename__ = "volume_type_projects"
+    __table_args__ = (UniqueConstraint("volume_type_id", "project_id"), MYSQL_OPTS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    volume_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_types.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(255))
+    volume_type: Mapped[VolumeType] = relationship(back_populates="projects")
+
+
+class Volume(_Timestamps, _Task, Base):
+    __tablename__ = "volumes"
+    __table_args__ = (
+        Index("ix_volumes_project_id_status", "project_id", "status"),
+        Index("ix_volumes_project_id_created_at", "project_id", "created_at"),
+        Index("ix_volumes_status_task_started_at", "status", "task_started_at"),
+        MYSQL_OPTS,
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    display_description: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int]
+    status: Mapped[str] = mapped_column(String(255), default="creating")
+    previous_status: Mapped[str | None] = mapped_column(String(255))
+    attach_status: Mapped[str] = mapped_column(String(255), default="detached")
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    volume_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("volume_types.id"))
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    source_volid: Mapped[str | None] = mapped_column(String(36))
+    bootable: Mapped[bool] = mapped_column(default=False)
+    multiattach: Mapped[bool] = mapped_column(default=False)
+    provider_location: Mapped[str | None] = mapped_column(String(255))
+    provider_auth: Mapped[str | None] = mapped_column(String(255))
+    migration_status: Mapped[str | None] = mapped_column(String(255))
+    replication_status: Mapped[str | None] = mapped_column(String(255))
+    group_id: Mapped[str | None] = mapped_column(String(36))
+    consumes_quota: Mapped[bool] = mapped_column(default=True)
+    scheduled_at: Mapped[datetime | None]
+    launched_at: Mapped[datetime | None]
+    terminated_at: Mapped[datetime | None]
+
+    volume_type: Mapped[VolumeType] = relationship(lazy="selectin")
+    volume_metadata: Mapped[list[VolumeMetadata]] = relationship(
+        back_populates="volume", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin")
+    volume_admin_metadata: Mapped[list[VolumeAdminMetadata]] = relationship(
+        back_populates="volume", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin")
+    attachments: Mapped[list[VolumeAttachment]] = relationship(
+        back_populates="volume", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin")
+
+
+class VolumeMetadata(_KeyValue, Base):
+    __tablename__ = "volume_metadata"
+    __table_args__ = (UniqueConstraint("volume_id", "key"), MYSQL_OPTS)
+
+    volume_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volumes.id", ondelete="CASCADE"))
+    volume: Mapped[Volume] = relationship(back_populates="volume_metadata")
+
+
+class VolumeAdminMetadata(_KeyValue, Base):
+    """Keys only admins see or set, such as ``readonly``."""
+
+    __tablename__ = "volume_admin_metadata"
+    __table_args__ = (UniqueConstraint("volume_id", "key"), MYSQL_OPTS)
+
+    volume_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volumes.id", ondelete="CASCADE"))
+    volume: Mapped[Volume] = relationship(back_populates="volume_admin_metadata")
+
+
+class Snapshot(_Timestamps, _Task, Base):
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        Index("ix_snapshots_project_id_status", "project_id", "status"),
+        Index("ix_snapshots_project_id_created_at", "project_id", "created_at"),
+        MYSQL_OPTS,
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    # No cascade: a volume with snapshots must not be deleted (Cinder refuses it too).
+    volume_id: Mapped[str] = mapped_column(String(36), ForeignKey("volumes.id"), index=True)
+    status: Mapped[str] = mapped_column(String(255), default="creating")
+    progress: Mapped[str | None] = mapped_column(String(255))
+    volume_size: Mapped[int]
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    display_description: Mapped[str | None] = mapped_column(String(255))
+    volume_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("volume_types.id"))
+    provider_location: Mapped[str | None] = mapped_column(String(255))
+    provider_auth: Mapped[str | None] = mapped_column(String(255))
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    consumes_quota: Mapped[bool] = mapped_column(default=True)
+
+    volume: Mapped[Volume] = relationship()
+    snapshot_metadata: Mapped[list[SnapshotMetadata]] = relationship(
+        back_populates="snapshot", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin")
+
+
+class SnapshotMetadata(_KeyValue, Base):
+    __tablename__ = "snapshot_metadata"
+    __table_args__ = (UniqueConstraint("snapshot_id", "key"), MYSQL_OPTS)
+
+    snapshot_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("snapshots.id", ondelete="CASCADE"))
+    snapshot: Mapped[Snapshot] = relationship(back_populates="snapshot_metadata")
+
+
+class VolumeAttachment(_Timestamps, Base):
+    __tablename__ = "volume_attachment"
+    __table_args__ = (MYSQL_OPTS,)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volumes.id", ondelete="CASCADE"), index=True)
+    instance_uuid: Mapped[str | None] = mapped_column(String(36), index=True)
+    attached_host: Mapped[str | None] = mapped_column(String(255))
+    mountpoint: Mapped[str | None] = mapped_column(String(255))
+    attach_time: Mapped[datetime | None]
+    detach_time: Mapped[datetime | None]
+    attach_status: Mapped[str] = mapped_column(String(255), default="reserved")
+    attach_mode: Mapped[str | None] = mapped_column(String(36))
+    connector: Mapped[dict[str, Any] | None]
+    connection_info: Mapped[dict[str, Any] | None]
+
+    volume: Mapped[Volume] = relationship(back_populates="attachments")
+
+
+class Service(_Timestamps, Base):
+    """A running binary; ``last_seen_at`` is when the controller *received* its heartbeat."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("host", "binary"), MYSQL_OPTS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    frozen: Mapped[bool] = mapped_column(default=False)
+    replication_status: Mapped[str | None] = mapped_column(String(255))
+    active_backend_id: Mapped[str | None] = mapped_column(String(255))
+    cluster_name: Mapped[str | None] = mapped_column(String(255))
+    last_seen_at: Mapped[datetime | None]
+    report_count: Mapped[int] = mapped_column(default=0)
+    capabilities: Mapped[dict[str, Any] | None]
+
+
+class Quota(_Timestamps, Base):
+    """A project's own limit for one resource; missing rows fall back to the class, then
+    the configured default. -1 means unlimited."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "resource"), MYSQL_OPTS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int]
+
+
+class QuotaClass(_Timestamps, Base):
+    __tablename__ = "quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource"), MYSQL_OPTS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    class_name: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int]
+
+
+class QuotaUsage(_Timestamps, Base):
+    """What a project holds (``in_use``) and has asked for but not committed (``reserved``).
+
+    The row is the lock: reservations take it ``FOR UPDATE`` before checking limits.
+    """
+
+    __tablename__ = "quota_usages"
+    __table_args__ = (UniqueConstraint("project_id", "resource"), MYSQL_OPTS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    in_use: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+
+
+class Reservation(_Timestamps, Base):
+    __tablename__ = "reservations"
+    __table_args__ = (MYSQL_OPTS,)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), index=True, default=new_id)
+    usage_id: Mapped[int] = mapped_column(
+        ForeignKey("quota_usages.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    delta: Mapped[int]
+    expire: Mapped[datetime] = mapped_column(index=True)
+
+    usage: Mapped[QuotaUsage] = relationship()
+
+
+class Pool(Base):
+    """Latest capabilities of one pool (``host@backend#pool``, as ``volumes.host`` holds it).
+
+    ``allocated_capacity_gb`` is changed only by guarded UPDATEs so several schedulers
+    can place volumes at once without overcommitting a pool.
+    """
+
+    __tablename__ = "pools"
+    __table_args__ = (UniqueConstraint("host"), MYSQL_OPTS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255))
+    capabilities: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    allocated_capacity_gb: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
