@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -46,6 +47,7 @@ NAMING_CONVENTION = {
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
 # MariaDB's DATETIME drops fractions of a second unless asked.
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -306,7 +308,12 @@ class QuotaUsage(_Timestamps, Base):
     """
 
     __tablename__ = "quota_usages"
-    __table_args__ = (UniqueConstraint("project_id", "resource"), MYSQL_OPTS)
+    __table_args__ = (
+        UniqueConstraint("project_id", "resource"),
+        CheckConstraint("in_use >= 0", name="in_use_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        MYSQL_OPTS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(String(255))
