@@ -1,0 +1,169 @@
+"""Fakes of the LVM wrapper and the LIO exporter, for testing the driver logic above
+them on a host without device-mapper or LIO. The real ones are tested in the VM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from volume_agent.driver import DriverError
+from volume_agent.lvm import GiB, LogicalVolume, LVMError, VolumeGroup
+from volume_agent.reconcile import AclState, TargetState
+
+
+class FakeLVM:
+    """A volume group in memory; an LV's content is a short bytes value."""
+
+    def __init__(self, vg: str = "cinder-volumes", size: int = 100 * GiB,
+                 thin_supported: bool = True) -> None:
+        self.vg = vg
+        self.pool_name = f"{vg}-pool"
+        self.size = size
+        self.thin_supported = thin_supported
+        self.lvs: dict[str, LogicalVolume] = {}
+        self.content: dict[str, bytes] = {}
+        self.device_sizes: dict[str, int] = {}
+        self.zeroed: list[tuple[str, int, bool]] = []
+        self.calls: list[str] = []
+        self.failures: dict[str, str] = {}
+
+    def _step(self, op: str) -> None:
+        self.calls.append(op)
+        if op in self.failures:
+            raise LVMError(["lvm", op], 5, self.failures[op])
+
+    def _add(self, name: str, size: int, segtype: str, origin: str = "",
+             tags: frozenset[str] = frozenset()) -> None:
+        if name in self.lvs:
+            raise LVMError(["lvcreate"], 5, f"Logical Volume \"{name}\" already exists")
+        self.lvs[name] = LogicalVolume(name, size, "-wi-a-----", origin,
+                                       self.pool_name if segtype == "thin" else "", segtype,
+                                       None, None, tags)
+
+    def lv_path(self, name: str) -> str:
+        return f"/dev/{self.vg}/{name}"
+
+    def vg_info(self) -> VolumeGroup:
+        self._step("vgs")
+        used = sum(lv.size for lv in self.lvs.values() if lv.segtype != "thin")
+        return VolumeGroup(self.vg, self.size, self.size - used)
+
+    def list_lvs(self) -> dict[str, LogicalVolume]:
+        self._step("lvs")
+        return dict(self.lvs)
+
+    def supports_thin(self) -> bool:
+        return self.thin_supported
+
+    def create_thin_pool(self) -> None:
+        self._step("create_thin_pool")
+        self._add(self.pool_name, self.vg_info().free * 95 // 100, "thin-pool")
+        self.lvs[self.pool_name] = replace(self.lvs[self.pool_name], data_percent=0.0,
+                                           metadata_percent=0.0)
+
+    def create_lv(self, name: str, size: int, thin: bool, tag: str | None = None) -> None:
+        self._step("create_lv")
+        self._add(name, size, "thin" if thin else "linear",
+                  tags=frozenset({tag}) if tag else frozenset())
+        self.content[name] = b""
+
+    def remove_tag(self, name: str, tag: str) -> None:
+        self._step("remove_tag")
+        self.lvs[name] = replace(self.lvs[name], tags=self.lvs[name].tags - {tag})
+
+    def create_snapshot(self, name: str, origin: str, thin: bool,
+                        size: int | None = None) -> None:
+        self._step("create_snapshot")
+        src = self.lvs[origin]
+        self._add(name, src.size if thin else size, "thin" if thin else "snapshot", origin)
+        self.content[name] = self.content.get(origin, b"")
+        self.device_sizes[name] = src.size
+
+    def extend(self, name: str, size: int) -> None:
+        self._step("extend")
+        self.lvs[name] = replace(self.lvs[name], size=size)
+
+    def remove(self, name: str) -> None:
+        self._step("remove")
+        if name not in self.lvs:
+            raise LVMError(["lvremove"], 5, f"Failed to find logical volume \"{name}\"")
+        del self.lvs[name]
+        self.content.pop(name, None)
+
+    def device_size(self, name: str) -> int:
+        return self.device_sizes.get(name, self.lvs[name].size)
+
+    def copy(self, source: str, dest: str, length: int, sparse: bool) -> None:
+        self._step("copy")
+        self.content[dest] = self.content[source]
+
+    def zero(self, name: str, size: int, cow: bool = False) -> None:
+        self._step("zero")
+        self.zeroed.append((name, size, cow))
+
+
+@dataclass
+class _FakeTarget:
+    so_name: str
+    device: str
+    discard: bool
+    acls: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
+    portal: str = "127.0.0.1:3260"
+    healthy: bool = True
+
+
+class FakeExporter:
+    """LIO in memory: targets by IQN, each with its ACLs and storage object."""
+
+    def __init__(self, portal: str = "127.0.0.1:3260") -> None:
+        self.portal = portal
+        self.targets: dict[str, _FakeTarget] = {}
+        self.objects: dict[str, str] = {}
+        self.fail_set_acl = False
+        self.list_calls = 0
+
+    def ensure_target(self, iqn: str, so_name: str, device: str, discard: bool) -> bool:
+        if iqn in self.targets:
+            return False
+        self.objects[so_name] = device
+        self.targets[iqn] = _FakeTarget(so_name, device, discard, portal=self.portal)
+        return True
+
+    def set_acl(self, iqn: str, initiator: str, userid: str, password: str,
+                readonly: bool) -> None:
+        if self.fail_set_acl:
+            raise DriverError(f"cannot allow {initiator} on {iqn}: fake failure")
+        self.targets[iqn].acls[initiator.lower()] = (userid, password, readonly)
+
+    def remove_acl(self, iqn: str, initiator: str | None) -> int:
+        target = self.targets.get(iqn)
+        if target is None:
+            return 0
+        for name in list(target.acls):
+            if initiator is None or name == initiator.lower():
+                del target.acls[name]
+        return len(target.acls)
+
+    def credentials(self, iqn: str) -> tuple[str, str] | None:
+        target = self.targets.get(iqn)
+        if target is None or not target.acls:
+            return None
+        user, password, _ = next(iter(target.acls.values()))
+        return user, password
+
+    def remove_target(self, iqn: str, so_name: str | None) -> bool:
+        found = self.targets.pop(iqn, None) is not None
+        return (so_name is not None and self.objects.pop(so_name, None) is not None) or found
+
+    def remove_object(self, so_name: str) -> bool:
+        return self.objects.pop(so_name, None) is not None
+
+    def list_targets(self) -> tuple[dict[str, TargetState], dict[str, str]]:
+        self.list_calls += 1
+        states = {
+            iqn: TargetState(
+                iqn=iqn, device=t.device, so_name=t.so_name, portals=frozenset({t.portal}),
+                healthy_tpg=t.healthy,
+                acls={name: AclState(name, user, password, True, ro)
+                      for name, (user, password, ro) in t.acls.items()})
+            for iqn, t in self.targets.items()}
+        return states, dict(self.objects)

@@ -1,0 +1,393 @@
+"""Volumes as LVM logical volumes, exported to initiators through LIO.
+
+Everything is keyed on the volume or snapshot id and idempotent, so a redelivered
+message is harmless. The agent keeps no state of its own: CHAP credentials travel
+to the controller as ``provider_auth`` and come back with every later request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from common.config import Section
+from volume_agent import connection, reconcile
+from volume_agent.driver import DriverError, Export, ReconcileReport, Snapshot, Volume
+from volume_agent.lvm import (
+    LVM,
+    GiB,
+    LogicalVolume,
+    LVMError,
+    MiB,
+    clone_lv,
+    snapshot_lv,
+    volume_lv,
+)
+
+__all__ = ["LVMDriver", "DRIVER_VERSION"]
+
+LOG = logging.getLogger(__name__)
+DRIVER_VERSION = "1.0.0"
+# Set on an LV while its content is still being copied: a redelivered create that
+# finds it knows the copy never finished and starts again instead of succeeding.
+_INCOMPLETE = "cinderblock-incomplete"
+_WILDCARDS = {"0.0.0.0", "::", "[::]"}
+
+
+def _gb(size_bytes: float) -> float:
+    return round(size_bytes / GiB, 2)
+
+
+class LVMDriver:
+    """One ``enabled_backends`` section: its VG, its thin pool, its targets.
+
+    ``lvm`` and ``exporter`` default to the real LVM wrapper and LIO exporter; the
+    unit tests pass fakes of the same shape.
+    """
+
+    def __init__(self, backend_conf: Section, *, lvm: Any = None, exporter: Any = None) -> None:
+        self.conf = backend_conf
+        self.backend_name = backend_conf.volume_backend_name or backend_conf.name
+        self.lvm = lvm if lvm is not None else LVM(backend_conf.volume_group)
+        if exporter is None:
+            from volume_agent.lio import LIOExporter  # rtslib only where LIO is used
+            exporter = LIOExporter(backend_conf.target_ip_address, backend_conf.target_port)
+        self.exporter = exporter
+        self.portal = f"{backend_conf.target_ip_address}:{backend_conf.target_port}"
+        self._thin: bool | None = None
+
+    # -- set-up --------------------------------------------------------------------
+
+    def check_setup(self) -> None:
+        helper = self.conf.target_helper
+        if helper != "lioadm":
+            raise DriverError(f"[{self.conf.name}] target_helper = {helper}: only LIO "
+                              "(lioadm) is supported")
+        if self.conf.target_ip_address in _WILDCARDS:
+            raise DriverError(f"[{self.conf.name}] target_ip_address must be an address "
+                              "initiators can reach, not a wildcard")
+        self._resolve_type()
+
+    def _resolve_type(self) -> bool:
+        """Decide thick or thin once, as Cinder does for ``lvm_type = auto``: thin when
+        LVM supports it and the VG already has our pool or has no LV at all."""
+        if self._thin is not None:
+            return self._thin
+        try:
+            self.lvm.vg_info()
+            lvs = self.lvm.list_lvs()
+            lvm_type = self.conf.lvm_type
+            if lvm_type == "auto":
+                thin = self.lvm.supports_thin() and (self.lvm.pool_name in lvs or not lvs)
+            elif lvm_type == "thin":
+                if not self.lvm.supports_thin():
+                    raise DriverError("lvm_type = thin, but LVM here has no thin provisioning")
+                thin = True
+            else:
+                thin = False
+            if thin and self.lvm.pool_name not in lvs:
+                LOG.info("creating thin pool %s/%s", self.lvm.vg, self.lvm.pool_name)
+                self.lvm.create_thin_pool()
+        except LVMError as exc:
+            raise DriverError(f"volume group {self.conf.volume_group} is not usable: "
+                              f"{exc.stderr}") from exc
+        self._thin = thin
+        return thin
+
+    # -- volumes -------------------------------------------------------------------
+
+    def create_volume(self, volume: Volume) -> dict[str, Any]:
+        thin = self._resolve_type()
+        name = volume_lv(volume.id)
+        size = volume.size * GiB
+        lvs = self._lvs()
+        existing = lvs.get(name)
+        if existing is not None and _INCOMPLETE in existing.tags:
+            LOG.info("volume %s: an earlier create did not finish; starting again", volume.id)
+            self._lvm_step("remove unfinished volume", self.lvm.remove, name)
+            existing = None
+        if existing is None:
+            if volume.snapshot_id:
+                self._create_copy(name, size, lvs, snapshot_lv(volume.snapshot_id), thin,
+                                  volume.id, "snapshot")
+            elif volume.source_volid:
+                self._create_copy(name, size, lvs, volume_lv(volume.source_volid), thin,
+                                  volume.id, "source volume")
+            else:
+                self._lvm_step("create volume", self.lvm.create_lv, name, size, thin)
+        elif existing.size < size:
+            self._lvm_step("extend volume", self.lvm.extend, name, size)
+        return self._model_update(volume)
+
+    def _create_copy(self, name: str, size: int, lvs: dict[str, LogicalVolume], source: str,
+                     thin: bool, volume_id: str, what: str) -> None:
+        """From a snapshot or a volume: a thin snapshot when the source is thin (no
+        data copied), else a block copy; the new LV is removed if any step fails."""
+        src = lvs.get(source)
+        if src is None:
+            raise DriverError(f"cannot create volume {volume_id}: its {what} {source} "
+                              "does not exist on this backend")
+        if src.is_thin:
+            self._lvm_step("snapshot source", self.lvm.create_snapshot, name, source, True)
+            try:
+                if size > src.size:
+                    self._lvm_step("extend volume", self.lvm.extend, name, size)
+            except DriverError:
+                self._remove_quietly(name)
+                raise
+            return
+        temp = None
+        if what == "source volume":
+            # Copy from a frozen image of an origin that may be in use meanwhile.
+            temp = clone_lv(volume_id)
+            if temp in lvs:
+                self._remove_quietly(temp)
+            self._lvm_step("snapshot source", self.lvm.create_snapshot, temp, source, False,
+                           src.size)
+        try:
+            self._lvm_step("create volume", self.lvm.create_lv, name, size, thin, _INCOMPLETE)
+            copy_from = temp or source
+            length = min(size, self.lvm.device_size(copy_from))
+            self._lvm_step("copy data", self.lvm.copy, copy_from, name, length, thin)
+            self._lvm_step("mark volume complete", self.lvm.remove_tag, name, _INCOMPLETE)
+        except (DriverError, OSError) as exc:
+            self._remove_quietly(name)
+            if isinstance(exc, OSError):
+                raise DriverError(f"cannot read {what} {source}: {exc.strerror}") from exc
+            raise
+        finally:
+            if temp is not None:
+                self._remove_quietly(temp)
+
+    def delete_volume(self, volume: Volume) -> None:
+        name = volume_lv(volume.id)
+        lvs = self._lvs()
+        snaps = sorted(lv.name for lv in lvs.values()
+                       if lv.origin == name and lv.name.startswith("_snapshot-"))
+        if snaps:
+            raise DriverError(f"volume {volume.id} still has snapshots: {', '.join(snaps)}")
+        self._remove_export(volume)
+        temp = clone_lv(volume.id)
+        if temp in lvs:
+            self._lvm_step("remove temporary snapshot", self.lvm.remove, temp)
+        lv = lvs.get(name)
+        if lv is None:
+            return
+        if not lv.is_thin and self.conf.volume_clear == "zero":
+            self._lvm_step("wipe volume", self.lvm.zero, name, self._clear_bytes(lv.size))
+        self._lvm_step("remove volume", self.lvm.remove, name)
+
+    def _clear_bytes(self, size: int) -> int:
+        limit = self.conf.volume_clear_size * MiB
+        return min(size, limit) if limit else size
+
+    def extend_volume(self, volume: Volume, new_size: int) -> None:
+        name = volume_lv(volume.id)
+        lv = self._lvs().get(name)
+        if lv is None:
+            raise DriverError(f"cannot extend volume {volume.id}: it does not exist")
+        if lv.size < new_size * GiB:
+            self._lvm_step("extend volume", self.lvm.extend, name, new_size * GiB)
+
+    # -- snapshots -----------------------------------------------------------------
+
+    def create_snapshot(self, snapshot: Snapshot) -> dict[str, Any]:
+        name = snapshot_lv(snapshot.id)
+        origin = volume_lv(snapshot.volume_id)
+        lvs = self._lvs()
+        if name in lvs:
+            return {}
+        src = lvs.get(origin)
+        if src is None:
+            raise DriverError(f"cannot snapshot volume {snapshot.volume_id}: it does not exist")
+        self._lvm_step("create snapshot", self.lvm.create_snapshot, name, origin, src.is_thin,
+                       None if src.is_thin else src.size)
+        return {}
+
+    def delete_snapshot(self, snapshot: Snapshot) -> None:
+        name = snapshot_lv(snapshot.id)
+        lv = self._lvs().get(name)
+        if lv is None:
+            return
+        if not lv.is_thin and self.conf.volume_clear == "zero":
+            self._lvm_step("wipe snapshot", self.lvm.zero, name, self._clear_bytes(lv.size),
+                           True)
+        self._lvm_step("remove snapshot", self.lvm.remove, name)
+
+    # -- exports -------------------------------------------------------------------
+
+    def _iqn(self, volume: Volume) -> str:
+        name = volume_lv(volume.id)
+        return (connection.location_iqn(volume.provider_location, name)
+                or f"{self.conf.target_prefix}{name}".lower())
+
+    def _model_update(self, volume: Volume) -> dict[str, Any]:
+        """Location and credentials for the controller to keep; reused when it already
+        has them, so a volume keeps one IQN and one secret for its whole life."""
+        chap = (connection.parse_auth(volume.provider_auth)
+                or self._exporter_step("read credentials", self.exporter.credentials,
+                                       self._iqn(volume))
+                or connection.new_chap())
+        return {"provider_location": connection.format_location(self.portal, self._iqn(volume)),
+                "provider_auth": connection.format_auth(chap)}
+
+    def initialize_connection(self, volume: Volume, connector: dict[str, Any]
+                              ) -> dict[str, Any]:
+        initiator = connector.get("initiator") if connector else None
+        if not connection.valid_initiator(initiator):
+            raise DriverError("the connector has no valid iSCSI initiator name")
+        mode = connector.get("mode", "rw")
+        if mode not in ("rw", "ro"):
+            raise DriverError(f"access mode {mode!r} is not rw or ro")
+        name = volume_lv(volume.id)
+        lv = self._lvs().get(name)
+        if lv is None:
+            raise DriverError(f"cannot export volume {volume.id}: it does not exist")
+        model_update = self._model_update(volume)
+        chap = connection.parse_auth(model_update["provider_auth"])
+        iqn = self._iqn(volume)
+        created = self._exporter_step("export volume", self.exporter.ensure_target, iqn, name,
+                                      self.lvm.lv_path(name), lv.is_thin)
+        try:
+            self._exporter_step("allow initiator", self.exporter.set_acl, iqn, initiator,
+                                chap[0], chap[1], mode == "ro")
+        except DriverError:
+            if created:
+                self._exporter_step("undo export", self.exporter.remove_target, iqn, name)
+            raise
+        LOG.info("volume %s exported as %s to %s (%s)", volume.id, iqn, initiator, mode)
+        info = connection.connection_info(
+            volume_id=volume.id, iqn=iqn, portal=self.portal, chap=chap, access_mode=mode,
+            discard=lv.is_thin, multipath=bool(connector.get("multipath")))
+        info["model_update"] = model_update
+        return info
+
+    def terminate_connection(self, volume: Volume, connector: dict[str, Any] | None) -> None:
+        initiator = connector.get("initiator") if connector else None
+        iqn = self._iqn(volume)
+        left = self._exporter_step("remove initiator", self.exporter.remove_acl, iqn, initiator)
+        if left == 0:
+            self._remove_export(volume)
+
+    def _remove_export(self, volume: Volume) -> None:
+        self._exporter_step("remove export", self.exporter.remove_target, self._iqn(volume),
+                            volume_lv(volume.id))
+
+    # -- capacity ------------------------------------------------------------------
+
+    def get_pools(self) -> list[dict[str, Any]]:
+        thin = self._resolve_type()
+        vg = self._lvm_step("read volume group", self.lvm.vg_info)
+        lvs = self._lvs()
+        volumes = [lv for lv in lvs.values() if lv.name.startswith("volume-")]
+        snapshots = [lv for lv in lvs.values() if lv.name.startswith("_snapshot-")]
+        pool = {
+            "pool_name": self.backend_name,
+            "volume_backend_name": self.backend_name,
+            "vendor_name": "Open Source",
+            "driver_version": DRIVER_VERSION,
+            "storage_protocol": "iSCSI",
+            "reserved_percentage": self.conf.reserved_percentage,
+            "max_over_subscription_ratio": self.conf.max_over_subscription_ratio,
+            "thin_provisioning_support": thin,
+            "thick_provisioning_support": not thin,
+            "total_volumes": len(volumes) + len(snapshots),
+            "allocated_capacity_gb": _gb(sum(lv.size for lv in volumes)),
+            "multiattach": True,
+            "QoS_support": False,
+            "backend_state": "up",
+        }
+        thin_pool = lvs.get(self.lvm.pool_name)
+        if thin and thin_pool is not None:
+            used = thin_pool.size * (thin_pool.data_percent or 0.0) / 100
+            pool.update(
+                total_capacity_gb=_gb(thin_pool.size),
+                free_capacity_gb=_gb(thin_pool.size - used),
+                provisioned_capacity_gb=_gb(sum(lv.size for lv in lvs.values() if lv.is_thin)),
+                thin_pool_total_gb=_gb(thin_pool.size),
+                thin_pool_free_gb=_gb(thin_pool.size - used),
+                pool_data_percent=thin_pool.data_percent or 0.0,
+                pool_metadata_percent=thin_pool.metadata_percent or 0.0)
+        else:
+            pool.update(total_capacity_gb=_gb(vg.size), free_capacity_gb=_gb(vg.free),
+                        provisioned_capacity_gb=_gb(vg.size - vg.free))
+        return [pool]
+
+    # -- reconciliation ------------------------------------------------------------
+
+    def reconcile_exports(self, exports: list[Export]) -> ReconcileReport:
+        lvs = self._lvs()
+        present, objects = self._exporter_step("read target configuration",
+                                               self.exporter.list_targets)
+        vg_prefix = f"/dev/{self.lvm.vg}/"
+        wanted = []
+        for export in exports:
+            name = volume_lv(export.volume.id)
+            lv = lvs.get(name)
+            if lv is None:
+                LOG.error("volume %s must be exported but its LV %s is missing",
+                          export.volume.id, name)
+                continue
+            wanted.append(reconcile.Wanted(
+                iqn=self._iqn(export.volume), so_name=name, device=self.lvm.lv_path(name),
+                discard=lv.is_thin, credentials=connection.parse_auth(export.volume.provider_auth),
+                initiators=tuple(export.initiators)))
+
+        def owns(state: reconcile.TargetState) -> bool:
+            if state.device is not None:
+                return state.device.startswith(vg_prefix)
+            lv_name = state.iqn.rsplit(":", 1)[-1]
+            return state.iqn.startswith(self.conf.target_prefix.lower()) and lv_name in lvs
+
+        todo = reconcile.plan(wanted, present, objects, self.portal, owns,
+                              lambda device: device.startswith(vg_prefix))
+        return self._apply(todo)
+
+    def _apply(self, todo: reconcile.Plan) -> ReconcileReport:
+        report = ReconcileReport()
+        rebuilt = {want.iqn for want in todo.create_targets}
+        for iqn, so_name in todo.remove_targets:
+            self._exporter_step("remove stale export", self.exporter.remove_target, iqn, so_name)
+            if iqn not in rebuilt:
+                report.targets_removed.append(iqn)
+        for so_name in todo.remove_objects:
+            self._exporter_step("remove stale storage object", self.exporter.remove_object,
+                                so_name)
+        for want in todo.create_targets:
+            self._exporter_step("recreate export", self.exporter.ensure_target, want.iqn,
+                                want.so_name, want.device, want.discard)
+            report.targets_created.append(want.iqn)
+        for want, initiator, chap in todo.set_acls:
+            self._exporter_step("restore initiator", self.exporter.set_acl, want.iqn, initiator,
+                                chap[0], chap[1], False)
+            report.acls_created.append(f"{want.iqn} {initiator}")
+        for iqn, initiator in todo.remove_acls:
+            self._exporter_step("remove stale initiator", self.exporter.remove_acl, iqn,
+                                initiator)
+            report.acls_removed.append(f"{iqn} {initiator}")
+        for missing in todo.no_credentials:
+            LOG.error("cannot restore ACL %s: the controller has no CHAP credentials", missing)
+        return report
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _lvs(self) -> dict[str, LogicalVolume]:
+        return self._lvm_step("list volumes", self.lvm.list_lvs)
+
+    def _lvm_step(self, what: str, action, *args: Any) -> Any:
+        try:
+            return action(*args)
+        except LVMError as exc:
+            raise DriverError(f"{what} failed: {exc.stderr or exc}") from exc
+
+    def _exporter_step(self, what: str, action, *args: Any) -> Any:
+        try:
+            return action(*args)
+        except DriverError as exc:
+            raise DriverError(f"{what} failed: {exc}") from exc
+
+    def _remove_quietly(self, name: str) -> None:
+        try:
+            self.lvm.remove(name)
+        except LVMError as exc:
+            LOG.error("could not remove %s after a failed create: %s", name, exc.stderr)
