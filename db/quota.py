@@ -8,10 +8,11 @@ order, checks ``in_use + reserved + delta`` against the limit and raises
 requests therefore queue on the row lock and can never all pass the check;
 SQLite gets the same effect from its single ``BEGIN IMMEDIATE`` writer.
 
-A missing usage row is inserted in its own short transaction before locking:
-two requests racing to insert it make one fail on the unique key, and doing
-that inside the caller's transaction would leave InnoDB holding shared locks
-that deadlock the following ``FOR UPDATE``.
+A missing usage row is created with the server's "insert unless it exists"
+(``ON CONFLICT DO NOTHING``; on MariaDB ``ON DUPLICATE KEY UPDATE``, which takes
+the row's exclusive lock where a failed plain INSERT would take a shared lock
+and deadlock the next ``FOR UPDATE``). Racing first requests never see a key
+error and never need a second connection from the pool.
 
 Limits resolve project override, then quota class (``default`` unless given),
 then the configured default; -1 means unlimited. Usage never goes below zero.
@@ -24,8 +25,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from common.config import Section
@@ -102,7 +105,7 @@ def default_limits(session: Session, conf: Section,
     """Limits of a project with no overrides: the class's rows over the configuration."""
     class_rows = dict(session.execute(
         select(QuotaClass.resource, QuotaClass.hard_limit)
-        .where(QuotaClass.class_name == quota_class)).tuples().all())
+        .where(QuotaClass.class_name == quota_class)).all())
     return {name: class_rows.get(name, _configured_default(conf, name))
             for name in resource_names(session)}
 
@@ -112,7 +115,7 @@ def limits(session: Session, conf: Section, project_id: str,
     """The effective limit of every resource for ``project_id``."""
     project_rows = dict(session.execute(
         select(Quota.resource, Quota.hard_limit)
-        .where(Quota.project_id == project_id)).tuples().all())
+        .where(Quota.project_id == project_id)).all())
     return {name: project_rows.get(name, limit)
             for name, limit in default_limits(session, conf, quota_class).items()}
 
@@ -144,19 +147,18 @@ def set_class_limit(session: Session, class_name: str, resource: str, hard_limit
     _upsert_limit(session, QuotaClass, "class_name", class_name, resource, hard_limit)
 
 
-def _create_usage_row(session: Session, project_id: str, resource: str) -> None:
-    if session.get_bind().dialect.name == "sqlite":
-        # One writer at a time: nobody can race us to this insert.
-        session.add(QuotaUsage(project_id=project_id, resource=resource, in_use=0, reserved=0))
-        session.flush()
-        return
-    with session.get_bind().connect() as connection:
-        try:
-            connection.execute(insert(QuotaUsage).values(
-                project_id=project_id, resource=resource, in_use=0, reserved=0))
-            connection.commit()
-        except IntegrityError:
-            connection.rollback()  # another request created it first: that is fine
+def _insert_usage_if_missing(session: Session, project_id: str, resource: str) -> None:
+    values = {"project_id": project_id, "resource": resource, "in_use": 0, "reserved": 0,
+              "created_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect in ("mysql", "mariadb"):
+        statement = mysql_insert(QuotaUsage).values(**values)
+        statement = statement.on_duplicate_key_update(resource=statement.inserted.resource)
+    elif dialect == "postgresql":
+        statement = postgresql_insert(QuotaUsage).values(**values).on_conflict_do_nothing()
+    else:
+        statement = sqlite_insert(QuotaUsage).values(**values).on_conflict_do_nothing()
+    session.execute(statement)
 
 
 def _lock_usages(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str],
@@ -170,7 +172,7 @@ def _lock_usages(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tupl
                  .execution_options(populate_existing=True))
         row = session.scalars(query).one_or_none()
         if row is None:
-            _create_usage_row(session, project_id, resource)
+            _insert_usage_if_missing(session, project_id, resource)
             row = session.scalars(query).one()
         locked[(project_id, resource)] = row
     return locked
