@@ -59,6 +59,11 @@ DEFAULT_OPTS = [
        sample_default="<hostname>"),
     _s("auth_strategy", "keystone", "How API requests are authenticated.",
        choices=("keystone", "noauth")),
+    _l("noauth_roles", ["admin"],
+       "Roles of a noauth request (X-Auth-Token: user:project). A request's own X-Roles "
+       "header (comma-separated, as Keystone's middleware sets it) replaces them, so "
+       "tests can act as a non-admin member; a request is admin when 'admin' is among "
+       "its roles."),
     _s("rpc_backend", "rabbit", "Legacy messaging driver name; only rabbit is supported.",
        choices=("rabbit",)),
     _s("transport_url", None, "AMQP broker URL, e.g. rabbit://user:pass@host:5672/vhost. "

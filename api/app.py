@@ -1,0 +1,47 @@
+"""Builds the API application from a Config: routers, error handlers, middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.auth import NoAuth
+from api.errors import install_handlers
+from api.middleware import ApiMiddleware
+from api.responses import JSONResponse
+from api.routes import versions, volume_actions, volume_metadata, volumes
+from api.services.agent_client import AgentClient
+from api.services.scheduler_client import Caster, SchedulerClient
+from common.config import Config
+from common.messaging import Transport
+from db.session import make_engine, make_session_factory
+
+__all__ = ["create_app", "PROJECT_PREFIX"]
+
+PROJECT_PREFIX = "/v3/{project_id}"
+
+
+def create_app(conf: Config, *, transport: Caster | None = None,
+               sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """The ASGI app for ``conf``.
+
+    ``transport`` carries casts to the scheduler and agents (default: RabbitMQ from
+    ``conf``); ``sessions`` overrides the engine built from ``[database] connection``.
+    """
+    if conf.default.auth_strategy != "noauth":
+        raise NotImplementedError("auth_strategy = keystone is not implemented yet; "
+                                  "set auth_strategy = noauth")
+    app = FastAPI(title="cinderblock", docs_url=None, redoc_url=None, openapi_url=None,
+                  default_response_class=JSONResponse)
+    app.state.conf = conf
+    app.state.authenticate = NoAuth(conf.default.noauth_roles)
+    app.state.sessions = sessions or make_session_factory(make_engine(conf.database))
+    if transport is None:
+        transport = Transport.from_config(conf)
+    app.state.scheduler = SchedulerClient(transport)
+    app.state.agent = AgentClient(transport)
+    install_handlers(app)
+    app.add_middleware(ApiMiddleware)
+    for module in (versions, volumes, volume_metadata, volume_actions):
+        app.include_router(module.router)
+    return app

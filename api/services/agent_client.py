@@ -1,0 +1,33 @@
+"""Casts to the agent that holds a volume (``volume.<host>@<backend>``): delete and extend.
+
+These go straight to the agent because the volume is already placed; the
+agent's result arrives on the controller queue and finishes the transition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.services.scheduler_client import Caster
+from common import messaging
+
+__all__ = ["AgentClient"]
+
+
+class AgentClient:
+    def __init__(self, transport: Caster) -> None:
+        self.transport = transport
+
+    def delete_volume(self, request_id: str, volume: dict[str, Any]) -> None:
+        messaging.request_id.set(request_id)
+        self.transport.cast(messaging.volume_topic(volume["host"]), "delete_volume",
+                            {"volume": volume})
+
+    def extend_volume(self, request_id: str, volume: dict[str, Any], new_size: int,
+                      reservations: list[str]) -> None:
+        """The agent returns ``reservations`` in ``volume_extended`` so the controller
+        commits them on success and rolls them back on failure."""
+        messaging.request_id.set(request_id)
+        self.transport.cast(messaging.volume_topic(volume["host"]), "extend_volume",
+                            {"volume": volume, "new_size": new_size,
+                             "reservations": reservations})

@@ -1,0 +1,175 @@
+"""``POST /volumes/{id}/action``: one handler per action name, registered in ``ACTIONS``.
+
+Another module adds its actions (attach, connections) with ``@action("os-...")``;
+the route only dispatches, so an unknown name gets Cinder's 400 in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import RequestContext
+from api.errors import BadRequest, ServiceUnavailable
+from api.policy import require_admin
+from api.services import volumes
+from api.services.agent_client import AgentClient
+from api.validation import boolean, size
+from common.config import Config
+from common.messaging import MessagingError
+from db import quota, states
+from db.models import Volume, VolumeAdminMetadata
+
+__all__ = ["ActionContext", "ACTIONS", "action", "perform"]
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What a handler may use; handlers return the response status (200/202)."""
+
+    session: Session
+    context: RequestContext
+    conf: Config
+    agent: AgentClient
+
+
+Handler = Callable[[ActionContext, Volume, Any], int]
+ACTIONS: dict[str, Handler] = {}
+
+
+def action(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ACTIONS[name] = handler
+        return handler
+    return register
+
+
+def perform(ctx: ActionContext, volume_id: str, body: Any) -> int:
+    """Run the one action ``body`` names on the volume; returns the status to answer."""
+    if not isinstance(body, dict) or len(body) != 1:
+        raise BadRequest("Malformed request body: give exactly one action.")
+    (name, args), = body.items()
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise BadRequest(f"There is no such action: {name}. Verify the request body and "
+                         "Content-Type header and try again.")
+    return handler(ctx, volumes.find(ctx.session, ctx.context, volume_id), args)
+
+
+def _args(name: str, args: Any) -> dict[str, Any]:
+    if not isinstance(args, dict):
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {args}. "
+                         f"{args!r} is not of type 'object'")
+    return args
+
+
+def _required(name: str, args: dict[str, Any], key: str) -> Any:
+    if key not in args:
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {args}. "
+                         f"'{key}' is a required property")
+    return args[key]
+
+
+@action("os-extend")
+def extend(ctx: ActionContext, row: Volume, args: Any) -> int:
+    """Grow an available volume: hold the extra quota, mark it extending, ask the agent."""
+    new_size = size(_required("os-extend", _args("os-extend", args), "new_size"), "new_size")
+    if row.status != "available":
+        raise BadRequest(f"Invalid volume: Volume {row.id} status must be available to "
+                         f"extend, but current status is: {row.status}.")
+    if new_size <= row.size:
+        raise BadRequest("Invalid input received: New size for extend must be greater than "
+                         f"current size. (current: {row.size}, extended: {new_size}).")
+    if row.host is None:
+        raise BadRequest(f"Invalid volume: Volume {row.id} is not placed on a backend.")
+    session, growth = ctx.session, new_size - row.size
+    wanted = volumes.deltas(row.volume_type, 0, growth) if row.consumes_quota else {}
+    reservations = volumes.reserve(session, ctx.conf, row.project_id, wanted, new_size)
+    if not states.transition(session, row.id, ["available"], "extending",
+                             task_owner=ctx.context.request_id):
+        session.rollback()
+        raise BadRequest(f"Invalid volume: Volume {row.id} status must be available to "
+                         "extend.")
+    session.commit()
+    session.refresh(row)
+    try:
+        ctx.agent.extend_volume(ctx.context.request_id, volumes.agent_dict(row), new_size,
+                                reservations)
+    except MessagingError as exc:
+        states.transition(session, row.id, ["extending"], "available")
+        quota.rollback(session, reservations)
+        session.commit()
+        raise ServiceUnavailable("The message broker is unavailable; the volume was not "
+                                 "extended.") from exc
+    return 202
+
+
+@action("os-set_bootable")
+def set_bootable(ctx: ActionContext, row: Volume, args: Any) -> int:
+    flag = _required("os-set_bootable", _args("os-set_bootable", args), "bootable")
+    row.bootable = boolean(flag, "bootable")
+    ctx.session.commit()
+    return 200
+
+
+@action("os-update_readonly_flag")
+def update_readonly_flag(ctx: ActionContext, row: Volume, args: Any) -> int:
+    """Stored as admin metadata ``readonly``, which attachments read for their mode."""
+    flag = boolean(_required("os-update_readonly_flag",
+                             _args("os-update_readonly_flag", args), "readonly"), "readonly")
+    if row.status != "available":
+        raise BadRequest(f"Invalid volume: Volume {row.id} status must be available to "
+                         "update readonly flag.")
+    value = "True" if flag else "False"
+    existing = ctx.session.scalars(select(VolumeAdminMetadata).where(
+        VolumeAdminMetadata.volume_id == row.id, VolumeAdminMetadata.key == "readonly")).first()
+    if existing is None:
+        row.volume_admin_metadata.append(VolumeAdminMetadata(key="readonly", value=value))
+    else:
+        existing.value = value
+    ctx.session.commit()
+    return 202
+
+
+_ATTACH_STATUSES = ("attached", "detached")
+
+
+@action("os-reset_status")
+def reset_status(ctx: ActionContext, row: Volume, args: Any) -> int:
+    """The admin's override of a stuck status; no transition rules apply."""
+    require_admin(ctx.context, "volume_extension:volume_admin_actions:reset_status")
+    args = _args("os-reset_status", args)
+    if not {"status", "attach_status", "migration_status"} & args.keys():
+        raise BadRequest("Must specify 'status', 'attach_status' or 'migration_status' for "
+                         "update.")
+    values: dict[str, Any] = {}
+    attach_status = args.get("attach_status")
+    if attach_status is not None:
+        if attach_status not in _ATTACH_STATUSES:
+            raise BadRequest(f"Invalid attach status: {attach_status} is invalid, valid "
+                             f"attach statuses are: {_ATTACH_STATUSES}.")
+        values["attach_status"] = attach_status
+    if "migration_status" in args:
+        values["migration_status"] = args["migration_status"] or None
+    status = args.get("status")
+    if status is None:
+        for key, value in values.items():
+            setattr(row, key, value)
+    elif status not in states.VOLUME_STATUSES:
+        raise BadRequest(f"Volume status: {status} is invalid, valid statuses are: "
+                         f"{states.VOLUME_STATUSES}.")
+    else:
+        states.VOLUME.reset(ctx.session, row.id, status, status_reason=None, **values)
+    ctx.session.commit()
+    return 202
+
+
+@action("os-force_delete")
+def force_delete(ctx: ActionContext, row: Volume, args: Any) -> int:
+    require_admin(ctx.context, "volume_extension:volume_admin_actions:force_delete")
+    volumes.force_delete(ctx.session, ctx.context, ctx.conf, ctx.agent, row)
+    return 202

@@ -1,0 +1,335 @@
+"""The volume lifecycle the API drives: create, read, update, delete.
+
+Status changes go through ``db.states`` (guarded UPDATEs) and quota through
+``db.quota`` reservations, so racing requests can neither both win a transition
+nor both pass a limit. Work on storage is cast after the database commit: a cast
+never announces a row that a rollback could take back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, raiseload, selectinload
+
+from api.deps import RequestContext
+from api.errors import BadRequest, NotFound, OverLimit, ServiceUnavailable
+from api.services import volume_types, zones
+from api.services.agent_client import AgentClient
+from api.services.scheduler_client import SchedulerClient
+from api.services.volume_query import ListQuery, apply_filters, page
+from api.validation import (
+    boolean,
+    invalid,
+    metadata,
+    optional_text,
+    optional_uuid,
+    size,
+)
+from common.config import Config
+from common.messaging import MessagingError
+from db import quota, states
+from db.models import Snapshot, Volume, VolumeMetadata, VolumeType
+from db.quota import OverQuota
+
+__all__ = [
+    "CreateRequest", "parse_create", "find", "create", "update", "delete_volume",
+    "force_delete", "list_brief", "list_detail", "summarize", "volume_message", "deltas",
+    "reserve",
+]
+
+DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
+# Force delete accepts every status that may move to ``deleting`` (not ``deleting``
+# itself: a second force delete of a volume being deleted has nothing to add).
+FORCE_DELETABLE = tuple(status for status, moves in states.VOLUME_TRANSITIONS.items()
+                        if "deleting" in moves)
+_UPDATABLE = {"name", "description", "display_name", "display_description", "metadata"}
+
+
+@dataclass
+class CreateRequest:
+    size: int | None
+    name: str | None
+    description: str | None
+    metadata: dict[str, str]
+    volume_type: str | None
+    availability_zone: str | None
+    snapshot_id: str | None
+    source_volid: str | None
+    multiattach: bool
+
+
+def parse_create(spec: dict[str, Any]) -> CreateRequest:
+    """Check a ``volume`` object of POST /volumes against Cinder's create schema."""
+    meta = spec.get("metadata")
+    volume_type = spec.get("volume_type")
+    if volume_type is not None and (not isinstance(volume_type, str)
+                                    or len(volume_type) > 255):
+        raise invalid("volume_type", volume_type, "must be a name or id of at most 255 "
+                                                  "characters")
+    zone = spec.get("availability_zone")
+    if zone is not None and not isinstance(zone, str):
+        raise invalid("availability_zone", zone, f"{zone!r} is not of type 'string', 'null'")
+    return CreateRequest(
+        size=size(spec["size"]) if spec.get("size") is not None else None,
+        name=optional_text(spec.get("name", spec.get("display_name")), "name"),
+        description=optional_text(spec.get("description", spec.get("display_description")),
+                                  "description"),
+        metadata=metadata(meta) if meta is not None else {},
+        volume_type=volume_type or None,
+        availability_zone=zone or None,
+        snapshot_id=optional_uuid(spec.get("snapshot_id"), "snapshot_id"),
+        source_volid=optional_uuid(spec.get("source_volid"), "source_volid"),
+        multiattach=boolean(spec.get("multiattach", False), "multiattach"),
+    )
+
+
+def volume_message(volume_id: str) -> str:
+    return f"Volume {volume_id} could not be found."
+
+
+def find(session: Session, context: RequestContext, volume_id: str) -> Volume:
+    """The volume if the caller may see it; 404 otherwise (never 403: ids stay secret)."""
+    row = session.get(Volume, volume_id)
+    if row is None or not context.can_access(row.project_id):
+        raise NotFound(volume_message(volume_id))
+    return row
+
+
+def deltas(volume_type: VolumeType, count: int, gigabytes: int) -> dict[str, int]:
+    """Quota deltas of ``count`` volumes totalling ``gigabytes``, overall and per type."""
+    return {"volumes": count, "gigabytes": gigabytes,
+            f"volumes_{volume_type.name}": count, f"gigabytes_{volume_type.name}": gigabytes}
+
+
+def reserve(session: Session, conf: Config, project_id: str, wanted: dict[str, int],
+            new_size: int) -> list[str]:
+    """Reserve ``wanted`` after the per-volume size limit; quota failures become 413."""
+    limit = quota.limits(session, conf.default, project_id)["per_volume_gigabytes"]
+    if limit != quota.UNLIMITED and new_size > limit:
+        raise BadRequest(f"Invalid input received: Volume size '{new_size}GB' must not be "
+                         f"larger than the per-volume limit of {limit}GB.")
+    try:
+        return quota.reserve(session, project_id, wanted, conf=conf.default)
+    except OverQuota as exc:
+        session.rollback()
+        raise OverLimit(exc.message) from None
+
+
+def _source_size(session: Session, context: RequestContext, request: CreateRequest) -> int:
+    """Size of the snapshot or volume a new volume copies; both must be ours and ready."""
+    if request.snapshot_id and request.source_volid:
+        raise BadRequest("Invalid input received: Only one of snapshot_id and source_volid "
+                         "may be given.")
+    if request.snapshot_id:
+        snapshot = session.get(Snapshot, request.snapshot_id)
+        if snapshot is None or not context.can_access(snapshot.project_id):
+            raise NotFound(f"Snapshot {request.snapshot_id} could not be found.")
+        if snapshot.status != "available":
+            raise BadRequest("Invalid snapshot: Originating snapshot status must be one of "
+                             "'available' values")
+        return snapshot.volume_size
+    source = session.get(Volume, request.source_volid)
+    if source is None or not context.can_access(source.project_id):
+        raise NotFound(volume_message(str(request.source_volid)))
+    if source.status not in ("available", "in-use"):
+        raise BadRequest("Invalid volume: Source volume status must be available or in-use.")
+    return source.size
+
+
+def _size(session: Session, context: RequestContext, request: CreateRequest) -> int:
+    if not (request.snapshot_id or request.source_volid):
+        if request.size is None:
+            raise BadRequest("Invalid input received: Size must be specified when creating "
+                             "a volume that is not a copy.")
+        return request.size
+    source_size = _source_size(session, context, request)
+    if request.size is None:
+        return source_size
+    if request.size < source_size:
+        raise BadRequest(f"Invalid input received: Volume size '{request.size}'GB cannot be "
+                         f"smaller than the source size of {source_size}GB.")
+    return request.size
+
+
+def agent_dict(row: Volume) -> dict[str, Any]:
+    """The ``volume`` argument of agent and scheduler messages (docs/design.md)."""
+    return {
+        "id": row.id, "size": row.size, "volume_type_id": row.volume_type_id,
+        "extra_specs": volume_types.extra_specs(row.volume_type),
+        "snapshot_id": row.snapshot_id, "source_volid": row.source_volid,
+        "provider_location": row.provider_location, "provider_auth": row.provider_auth,
+        "host": row.host, "availability_zone": row.availability_zone,
+        "project_id": row.project_id,
+    }
+
+
+def create(session: Session, context: RequestContext, conf: Config,
+           scheduler: SchedulerClient, request: CreateRequest) -> Volume:
+    volume_type = volume_types.find_for_volume(session, context, conf, request.volume_type)
+    new_size = _size(session, context, request)
+    zone = zones.check(session, conf, request.availability_zone)
+    reservations = reserve(session, conf, context.project_id,
+                           deltas(volume_type, 1, new_size), new_size)
+    row = Volume(project_id=context.project_id, user_id=context.user_id,
+                 display_name=request.name, display_description=request.description,
+                 size=new_size, status="creating", availability_zone=zone,
+                 volume_type=volume_type, snapshot_id=request.snapshot_id,
+                 source_volid=request.source_volid, multiattach=request.multiattach,
+                 task_owner=context.request_id)
+    row.volume_metadata = [VolumeMetadata(key=k, value=v) for k, v in request.metadata.items()]
+    row.attachments = []
+    row.volume_admin_metadata = []
+    session.add(row)
+    session.flush()
+    quota.commit(session, reservations)
+    session.commit()
+    try:
+        scheduler.create_volume(context.request_id, agent_dict(row))
+    except MessagingError as exc:
+        states.transition(session, row.id, ["creating"], "error",
+                          status_reason=f"could not reach the scheduler: {exc}")
+        session.commit()
+        raise ServiceUnavailable("The message broker is unavailable; the volume was set to "
+                                 "error and may be deleted.") from exc
+    return row
+
+
+def update(session: Session, row: Volume, spec: dict[str, Any]) -> Volume:
+    unexpected = sorted(spec.keys() - _UPDATABLE)
+    if unexpected:
+        raise BadRequest("Additional properties are not allowed "
+                         f"({', '.join(repr(k) for k in unexpected)} was unexpected)")
+    if "name" in spec or "display_name" in spec:
+        row.display_name = optional_text(spec.get("name", spec.get("display_name")), "name")
+    if "description" in spec or "display_description" in spec:
+        row.display_description = optional_text(
+            spec.get("description", spec.get("display_description")), "description")
+    if "metadata" in spec:
+        replace_metadata(session, row, metadata(spec["metadata"]))
+    session.commit()
+    return row
+
+
+def replace_metadata(session: Session, row: Volume, wanted: dict[str, str]) -> None:
+    current = {item.key: item for item in row.volume_metadata}
+    for key, item in current.items():
+        if key not in wanted:
+            row.volume_metadata.remove(item)
+    merge_metadata(session, row, wanted)
+
+
+def merge_metadata(session: Session, row: Volume, wanted: dict[str, str]) -> None:
+    current = {item.key: item for item in row.volume_metadata}
+    for key, value in wanted.items():
+        if key in current:
+            current[key].value = value
+        else:
+            row.volume_metadata.append(VolumeMetadata(key=key, value=value))
+    session.flush()
+
+
+def _remove_unplaced(session: Session, conf: Config, row: Volume,
+                     expected: Sequence[str]) -> None:
+    """Delete a volume that never reached storage and give its quota back, if still in
+    ``expected``: of two racing deletes only the one that removed the row releases."""
+    volume_type, project_id, gigabytes = row.volume_type, row.project_id, row.size
+    counted = row.consumes_quota
+    if not states.VOLUME.delete(session, row.id, expected):
+        raise BadRequest(_not_deletable())
+    if not counted:
+        return
+    freed = quota.reserve(session, project_id, deltas(volume_type, -1, -gigabytes),
+                          conf=conf.default)
+    quota.commit(session, freed)
+
+
+def _has_snapshots(session: Session, row: Volume) -> bool:
+    return bool(session.scalar(select(exists().where(Snapshot.volume_id == row.id))))
+
+
+def _start_delete(session: Session, conf: Config, agent: AgentClient,
+                  context: RequestContext, row: Volume, expected: Sequence[str]) -> None:
+    if row.host is None:
+        _remove_unplaced(session, conf, row, expected)
+        session.commit()
+        return
+    if not states.VOLUME.transition(session, row.id, expected, "deleting",
+                                    task_owner=context.request_id):
+        raise BadRequest(_not_deletable())
+    session.commit()
+    session.refresh(row)
+    try:
+        agent.delete_volume(context.request_id, agent_dict(row))
+    except MessagingError as exc:
+        states.transition(session, row.id, ["deleting"], "error_deleting",
+                          status_reason=f"could not reach the volume service: {exc}")
+        session.commit()
+        raise ServiceUnavailable("The message broker is unavailable; the volume was set to "
+                                 "error_deleting and the delete may be retried.") from exc
+
+
+def _not_deletable() -> str:
+    return ("Invalid volume: Volume status must be available or error or error_restoring or "
+            "error_extending or error_managing and must not be migrating, attached, belong "
+            "to a group, have snapshots, awaiting a transfer, or be disassociated from "
+            "snapshots after volume transfer.")
+
+
+def delete_volume(session: Session, context: RequestContext, conf: Config, agent: AgentClient,
+                  row: Volume) -> None:
+    """Delete at once if never placed, else mark ``deleting`` and ask its agent.
+
+    Quota for a placed volume is released when the agent confirms (controller's
+    ``volume_deleted``), so a failed delete keeps counting what still exists.
+    """
+    if row.status not in DELETABLE or row.attach_status != "detached" or row.migration_status \
+            or row.group_id or _has_snapshots(session, row):
+        raise BadRequest(_not_deletable())
+    _start_delete(session, conf, agent, context, row, DELETABLE)
+
+
+def force_delete(session: Session, context: RequestContext, conf: Config, agent: AgentClient,
+                 row: Volume) -> None:
+    """The admin's delete from any status; snapshots still block it."""
+    if _has_snapshots(session, row):
+        raise BadRequest(_not_deletable())
+    _start_delete(session, conf, agent, context, row, FORCE_DELETABLE)
+
+
+def _brief_columns() -> Any:
+    return select(Volume.id, Volume.display_name, Volume.project_id)
+
+
+def list_brief(session: Session, context: RequestContext, query: ListQuery
+               ) -> tuple[list[Any], int | None]:
+    statement, count = page(session, context, _brief_columns(), query)
+    return list(session.execute(statement)), count
+
+
+def list_detail(session: Session, context: RequestContext, query: ListQuery
+                ) -> tuple[list[Volume], int | None]:
+    """A page of volumes with metadata, type and attachments in a fixed number of queries."""
+    base = select(Volume).options(
+        selectinload(Volume.volume_metadata), selectinload(Volume.attachments),
+        selectinload(Volume.volume_type).raiseload("*"), raiseload(Volume.volume_admin_metadata))
+    statement, count = page(session, context, base, query)
+    return list(session.scalars(statement)), count
+
+
+def summarize(session: Session, context: RequestContext, query: ListQuery
+              ) -> tuple[int, int, dict[str, list[str]]]:
+    scoped = apply_filters(context, select(Volume.id), query).subquery()
+    total_count, total_size = session.execute(
+        select(func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0))
+        .where(Volume.id.in_(select(scoped.c.id)))).one()
+    meta: dict[str, list[str]] = {}
+    for key, value in session.execute(
+            select(VolumeMetadata.key, VolumeMetadata.value).distinct()
+            .where(VolumeMetadata.volume_id.in_(select(scoped.c.id)))
+            .order_by(VolumeMetadata.key, VolumeMetadata.value)):
+        meta.setdefault(key, []).append(value)
+    return total_count, int(total_size), meta

@@ -1,0 +1,129 @@
+"""Volume JSON as Cinder shapes it, field by field per microversion and role.
+
+Create and update answer the plain view; show and detail (GET) add the
+``os-vol-*`` attributes Cinder's extensions add, the host and migration ones
+for admins only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from api.deps import RequestContext
+from db.models import Volume
+
+__all__ = ["volume", "volume_list", "summary", "metadata", "links", "iso", "service_uuid"]
+
+# service_uuid names the service holding a volume; ours is derived from its
+# ``host@backend`` so every API worker gives the same id without a column for it.
+_SERVICE_NAMESPACE = uuid.UUID("5b0e6a8c-1f3d-4c4e-9a57-0c1d2e3f4a5b")
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def service_uuid(host: str | None) -> str | None:
+    if not host:
+        return None
+    return str(uuid.uuid5(_SERVICE_NAMESPACE, host.split("#", 1)[0]))
+
+
+def links(context: RequestContext, collection: str, item_id: str,
+          project_id: str | None = None) -> list[dict[str, str]]:
+    """Self link under /v3, bookmark without the version, as Cinder gives them."""
+    project = project_id or context.project_id
+    return [
+        {"rel": "self", "href": f"{context.base_url}/v3/{project}/{collection}/{item_id}"},
+        {"rel": "bookmark", "href": f"{context.base_url}/{project}/{collection}/{item_id}"},
+    ]
+
+
+def metadata(rows: Iterable[Any]) -> dict[str, str]:
+    return {row.key: row.value for row in rows}
+
+
+def _attachments(row: Volume) -> list[dict[str, Any]]:
+    return [{
+        "id": row.id, "attachment_id": a.id, "volume_id": row.id,
+        "server_id": a.instance_uuid, "host_name": a.attached_host,
+        "device": a.mountpoint, "attached_at": iso(a.attach_time),
+    } for a in row.attachments if a.attach_status == "attached"]
+
+
+def volume(context: RequestContext, row: Volume, *, extended: bool = True) -> dict[str, Any]:
+    """One volume. ``extended`` adds the os-vol-* attributes of GET responses."""
+    version = context.microversion
+    body: dict[str, Any] = {
+        "id": row.id,
+        "status": row.status,
+        "size": row.size,
+        "availability_zone": row.availability_zone,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "name": row.display_name,
+        "description": row.display_description,
+        "volume_type": row.volume_type.name,
+        "snapshot_id": row.snapshot_id,
+        "source_volid": row.source_volid,
+        "metadata": metadata(row.volume_metadata),
+        "links": links(context, "volumes", row.id, row.project_id),
+        "user_id": row.user_id,
+        "bootable": "true" if row.bootable else "false",
+        "encrypted": False,
+        "replication_status": row.replication_status,
+        "consistencygroup_id": None,
+        "multiattach": row.multiattach,
+        "attachments": _attachments(row),
+        "migration_status": row.migration_status,
+    }
+    if version.at_least("volume_group_id"):
+        body["group_id"] = row.group_id
+    if context.is_admin and version.at_least("volume_provider_id"):
+        body["provider_id"] = None
+    if version.at_least("shared_targets"):
+        # One LIO target per volume: never shared once placed; Cinder says true before.
+        body["shared_targets"] = row.host is None
+        body["service_uuid"] = service_uuid(row.host)
+    if extended:
+        body["os-vol-tenant-attr:tenant_id"] = row.project_id
+        if context.is_admin:
+            body["os-vol-mig-status-attr:migstat"] = row.migration_status
+            body["os-vol-mig-status-attr:name_id"] = None
+            body["os-vol-host-attr:host"] = row.host
+    return body
+
+
+def brief(context: RequestContext, volume_id: str, name: str | None,
+          project_id: str) -> dict[str, Any]:
+    return {"id": volume_id, "name": name,
+            "links": links(context, "volumes", volume_id, project_id)}
+
+
+def volume_list(context: RequestContext, items: list[dict[str, Any]], *, path: str,
+                query: Sequence[tuple[str, str]], limit: int, count: int | None
+                ) -> dict[str, Any]:
+    """A page of volumes, with a next link when the page is full."""
+    body: dict[str, Any] = {"volumes": items}
+    if items and len(items) >= limit:
+        params = [(k, v) for k, v in query if k != "marker"]
+        params.append(("marker", items[-1]["id"]))
+        body["volumes_links"] = [{
+            "rel": "next",
+            "href": f"{context.base_url}/v3/{context.project_id}/{path}?{urlencode(params)}",
+        }]
+    if count is not None:
+        body["count"] = count
+    return body
+
+
+def summary(context: RequestContext, total_count: int, total_size: int,
+            meta: dict[str, list[str]]) -> dict[str, Any]:
+    body: dict[str, Any] = {"total_count": total_count, "total_size": total_size}
+    if context.microversion.at_least("summary_metadata"):
+        body["metadata"] = meta
+    return {"volume-summary": body}
