@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -37,7 +37,7 @@ from db.models import Quota, QuotaClass, QuotaUsage, Reservation, VolumeType, ut
 __all__ = [
     "OverQuota", "Usage", "DEFAULT_QUOTA_CLASS", "UNLIMITED", "limits", "default_limits",
     "resource_names", "usages", "set_project_limit", "set_class_limit", "reserve", "commit",
-    "rollback", "expire",
+    "rollback", "expire", "rename_volume_type",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -265,3 +265,16 @@ def expire(session: Session, now: datetime | None = None) -> int:
     """Roll back every reservation past its expiry; returns how many. Run periodically."""
     stale = session.scalars(select(Reservation).where(Reservation.expire < (now or utcnow())))
     return _settle(session, list(stale), apply=False)
+
+
+def rename_volume_type(session: Session, old_name: str, new_name: str) -> None:
+    """Carry ``volumes_<type>``-style limits, usage and reservations over to a type's new name.
+
+    Per-type resources are keyed by type name (as Cinder's API shows them), so a
+    rename that left them behind would reset the type's usage and limits.
+    """
+    for kind in _PER_TYPE:
+        old, new = f"{kind}_{old_name}", f"{kind}_{new_name}"
+        for model in (Quota, QuotaClass, QuotaUsage, Reservation):
+            session.execute(update(model).where(model.resource == old).values(resource=new)
+                            .execution_options(synchronize_session=False))
