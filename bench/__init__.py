@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of cinderblock and OpenStack Cinder on the same machine."""

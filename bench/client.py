@@ -1,0 +1,159 @@
+"""One httpx client for both systems: the same requests, headers and polling for each,
+through the Block Storage v3 API under noauth."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+POLL_INTERVAL = 0.02
+TIMEOUT = 600.0
+CONNECTOR = {"initiator": "iqn.1993-08.org.debian:01:cinderblock-bench", "ip": "127.0.0.1",
+             "host": "bench-client", "multipath": False, "platform": "x86_64",
+             "os_type": "linux"}
+ATTACH_MICROVERSION = "3.44"
+
+
+class ApiError(RuntimeError):
+    """A request the benchmark relies on did not get the answer it needs."""
+
+
+class Api:
+    """One project on one system. Thread-safe: httpx.Client pools connections across threads."""
+
+    def __init__(self, endpoint: str, project: str, max_connections: int = 250) -> None:
+        self.endpoint = endpoint
+        self.project = project
+        self.http = httpx.Client(
+            base_url=f"{endpoint}/v3/{project}", timeout=TIMEOUT,
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections))
+
+    def close(self) -> None:
+        self.http.close()
+
+    def headers(self, microversion: str | None = None, fresh: bool = False,
+                service: bool = False) -> dict[str, str]:
+        """noauth identity; ``fresh`` asks for a new TCP connection per request, which keeps
+        a server without TCP_NODELAY (Cinder) out of the delayed-ACK stall of a reused one;
+        ``service`` is what Cinder's noauth wants before it deletes a connected attachment."""
+        h = {"X-Auth-Token": f"bench:{self.project}", "Accept": "application/json"}
+        if microversion:
+            h["OpenStack-API-Version"] = f"volume {microversion}"
+        if fresh:
+            h["Connection"] = "close"
+        if service:
+            h["X-Service-Roles"] = "service"
+        return h
+
+    def request(self, method: str, path: str, expect: tuple[int, ...], *,
+                microversion: str | None = None, fresh: bool = False, service: bool = False,
+                body: Any = None) -> httpx.Response:
+        r = self.http.request(method, path, json=body,
+                              headers=self.headers(microversion, fresh, service))
+        if r.status_code not in expect:
+            raise ApiError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+        return r
+
+    def timed_get(self, path: str, fresh: bool) -> float:
+        t0 = time.perf_counter()
+        r = self.http.get(path, headers=self.headers(fresh=fresh))
+        r.read()
+        elapsed = time.perf_counter() - t0
+        if r.status_code != 200:
+            raise ApiError(f"GET {path}: {r.status_code} {r.text[:300]}")
+        return elapsed
+
+    def services(self) -> list[dict[str, Any]] | None:
+        """os-services, or None while the API does not answer yet."""
+        try:
+            r = self.http.get("/os-services", headers=self.headers(), timeout=5)
+        except httpx.TransportError:
+            return None
+        return r.json().get("services", []) if r.status_code == 200 else None
+
+    def create_volume(self, name: str, size: int = 1) -> str:
+        r = self.request("POST", "/volumes", (202,),
+                         body={"volume": {"size": size, "name": name}})
+        return r.json()["volume"]["id"]
+
+    def status(self, volume_id: str) -> str | None:
+        """The volume's status, or None once it is gone (404)."""
+        r = self.request("GET", f"/volumes/{volume_id}", (200, 404))
+        return None if r.status_code == 404 else r.json()["volume"]["status"]
+
+    def wait_status(self, volume_id: str, want: str | None, since: float) -> float:
+        """Poll on a fixed schedule from ``since`` until ``want`` (None: deleted); seconds."""
+        tick = 1
+        while True:
+            time.sleep(max(0.0, since + tick * POLL_INTERVAL - time.perf_counter()))
+            tick = max(tick + 1, int((time.perf_counter() - since) / POLL_INTERVAL) + 1)
+            status = self.status(volume_id)
+            if status == want:
+                return time.perf_counter() - since
+            if status is not None and status.startswith("error"):
+                raise ApiError(f"volume {volume_id} went to {status}")
+            if time.perf_counter() - since > TIMEOUT:
+                raise ApiError(f"volume {volume_id} not {want} after {TIMEOUT:.0f} s")
+
+    def delete_volume(self, volume_id: str) -> None:
+        self.request("DELETE", f"/volumes/{volume_id}", (202, 404))
+
+    def volume_ids(self, status: str | None = None) -> set[str]:
+        """Every volume id of the project (following markers), optionally of one status."""
+        ids: set[str] = set()
+        marker = None
+        while True:
+            params = {"limit": "1000"}
+            if status:
+                params["status"] = status
+            if marker:
+                params["marker"] = marker
+            r = self.http.get("/volumes", params=params, headers=self.headers())
+            if r.status_code != 200:
+                raise ApiError(f"GET /volumes: {r.status_code} {r.text[:300]}")
+            page = r.json()["volumes"]
+            ids.update(v["id"] for v in page)
+            if len(page) < 1000:
+                return ids
+            marker = page[-1]["id"]
+
+    def wait_all(self, ids: set[str], want: str | None, since: float,
+                 interval: float = 0.1) -> float:
+        """One poller listing the project until every id is ``want`` (None: all gone)."""
+        polls = 0
+        while True:
+            time.sleep(interval)
+            polls += 1
+            if want is None:
+                done = not (ids & self.volume_ids())
+            else:
+                done = ids <= self.volume_ids(want)
+                if not done and polls % 20 == 0 and ids & self.volume_ids("error"):
+                    raise ApiError(f"{len(ids & self.volume_ids('error'))} volumes in error")
+            if done:
+                return time.perf_counter() - since
+            if time.perf_counter() - since > TIMEOUT:
+                raise ApiError(f"volumes not {want} after {TIMEOUT:.0f} s")
+
+    def attach_round_trip(self, volume_id: str) -> dict[str, float] | None:
+        """Attachment create with a connector, os-complete, delete: seconds per step and in
+        total, or None when the system has no attachments API (404)."""
+        mv = ATTACH_MICROVERSION
+        t0 = time.perf_counter()
+        r = self.request("POST", "/attachments", (200, 202, 404), microversion=mv,
+                         body={"attachment": {"volume_uuid": volume_id,
+                                              "connector": CONNECTOR}})
+        if r.status_code == 404 and "attachment" not in r.json():
+            return None
+        attachment_id = r.json()["attachment"]["id"]
+        t1 = time.perf_counter()
+        self.request("POST", f"/attachments/{attachment_id}/action", (200, 202, 204),
+                     microversion=mv, body={"os-complete": None})
+        t2 = time.perf_counter()
+        self.request("DELETE", f"/attachments/{attachment_id}", (200, 202, 204),
+                     microversion=mv, service=True)
+        t3 = time.perf_counter()
+        return {"create": t1 - t0, "complete": t2 - t1, "delete": t3 - t2, "total": t3 - t0}
