@@ -60,7 +60,7 @@ def _make_sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:":
         parent = os.path.dirname(os.path.abspath(url.database))
         os.makedirs(parent, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
