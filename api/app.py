@@ -9,7 +9,16 @@ from api.auth import NoAuth
 from api.errors import install_handlers
 from api.middleware import ApiMiddleware
 from api.responses import JSONResponse
-from api.routes import versions, volume_actions, volume_metadata, volumes
+from api.routes import (
+    availability_zones,
+    quotas,
+    services,
+    types,
+    versions,
+    volume_actions,
+    volume_metadata,
+    volumes,
+)
 from api.services.agent_client import AgentClient
 from api.services.scheduler_client import Caster, SchedulerClient
 from common.config import Config
@@ -42,6 +51,7 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     app.state.agent = AgentClient(transport)
     install_handlers(app)
     app.add_middleware(ApiMiddleware)
-    for module in (versions, volumes, volume_metadata, volume_actions):
+    for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
+                   availability_zones, services):
         app.include_router(module.router)
     return app

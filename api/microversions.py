@@ -64,6 +64,7 @@ class Version:
 FEATURES: dict[str, Version] = {
     "strict_bootable_filter": Version(3, 2),     # bootable=false filters, not "any value"
     "glance_metadata_filter": Version(3, 4),     # accepted; no volume has image metadata
+    "services_cluster": Version(3, 7),           # cluster (null) in os-services
     "group_id_filter": Version(3, 10),           # accepted; cinderblock has no groups
     "volume_summary": Version(3, 12),            # GET volumes/summary
     "volume_group_id": Version(3, 13),           # group_id in volume bodies
@@ -80,7 +81,7 @@ NOT_SERVED: dict[str, Version] = {
     "image upload visibility/protected": Version(3, 1),
     "user messages API": Version(3, 3),
     "consistency groups update": Version(3, 6),
-    "clusters API and cluster_name in services": Version(3, 7),
+    "clusters API": Version(3, 7),
     "manageable volumes and snapshots": Version(3, 8),
     "backups": Version(3, 9),
     "group types, groups, group snapshots": Version(3, 11),

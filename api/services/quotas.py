@@ -1,0 +1,105 @@
+"""Quota sets and limits: what a project may hold and what it holds, from ``db.quota``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from api.deps import RequestContext
+from api.errors import BadRequest, Forbidden
+from api.validation import DB_MAX_INT
+from common.config import Config
+from db import quota
+from db.models import Quota
+
+__all__ = ["check_target", "quota_set", "quota_usage_set", "default_set", "update", "reset",
+           "absolute_limits"]
+
+_LIMIT_NAMES = (
+    ("maxTotalVolumes", "volumes"), ("maxTotalSnapshots", "snapshots"),
+    ("maxTotalVolumeGigabytes", "gigabytes"), ("maxTotalBackups", "backups"),
+    ("maxTotalBackupGigabytes", "backup_gigabytes"),
+)
+_USED_NAMES = (
+    ("totalVolumesUsed", "volumes"), ("totalGigabytesUsed", "gigabytes"),
+    ("totalSnapshotsUsed", "snapshots"), ("totalBackupsUsed", "backups"),
+    ("totalBackupGigabytesUsed", "backup_gigabytes"),
+)
+
+
+def check_target(context: RequestContext, target: str) -> None:
+    """Members see their own project's quota only; admins any project's."""
+    if not context.is_admin and target != context.project_id:
+        raise Forbidden("Policy doesn't allow volume_extension:quotas:show to be performed.")
+
+
+def quota_set(session: Session, conf: Config, target: str) -> dict[str, Any]:
+    return {**quota.limits(session, conf.default, target), "id": target}
+
+
+def quota_usage_set(session: Session, conf: Config, target: str) -> dict[str, Any]:
+    used = quota.usages(session, target)
+    body: dict[str, Any] = {}
+    for resource, limit in quota.limits(session, conf.default, target).items():
+        usage = used.get(resource, quota.Usage(0, 0))
+        body[resource] = {"limit": limit, "in_use": usage.in_use, "reserved": usage.reserved}
+    body["id"] = target
+    return body
+
+
+def default_set(session: Session, conf: Config, target: str) -> dict[str, Any]:
+    return {**quota.default_limits(session, conf.default), "id": target}
+
+
+def _limit(resource: str, value: Any) -> int:
+    if isinstance(value, bool):
+        value = None
+    try:
+        limit = int(value) if isinstance(value, (int, str)) else None
+    except ValueError:
+        limit = None
+    if limit is None or limit < quota.UNLIMITED or limit > DB_MAX_INT:
+        raise BadRequest(f"Invalid input received: Quota limit for {resource} must be an "
+                         f"integer from -1 to {DB_MAX_INT}, not {value!r}.")
+    return limit
+
+
+def update(session: Session, conf: Config, target: str, wanted: Any) -> dict[str, int]:
+    """Set the given limits for ``target``; a limit below what is held is refused."""
+    if not isinstance(wanted, dict) or not wanted:
+        raise BadRequest("Missing required element 'quota_set' in request body.")
+    known = quota.resource_names(session)
+    bad = sorted(set(wanted) - set(known) - {"id"})
+    if bad:
+        raise BadRequest(f"Bad key(s): {', '.join(bad)} in quota_set")
+    used = quota.usages(session, target)
+    for resource, value in wanted.items():
+        if resource == "id":
+            continue
+        limit = _limit(resource, value)
+        usage = used.get(resource, quota.Usage(0, 0))
+        held = usage.in_use + usage.reserved
+        if limit != quota.UNLIMITED and limit < held:
+            raise BadRequest(f"Invalid input received: Quota limit {limit} for {resource} "
+                             f"must be greater than or equal to already used and reserved "
+                             f"{held}.")
+        quota.set_project_limit(session, target, resource, limit)
+    session.commit()
+    return quota.limits(session, conf.default, target)
+
+
+def reset(session: Session, target: str) -> None:
+    """Back to the defaults: drop every override of ``target``."""
+    session.execute(delete(Quota).where(Quota.project_id == target))
+    session.commit()
+
+
+def absolute_limits(session: Session, conf: Config, project_id: str) -> dict[str, int]:
+    limits = quota.limits(session, conf.default, project_id)
+    used = quota.usages(session, project_id)
+    body = {name: limits[resource] for name, resource in _LIMIT_NAMES}
+    body.update({name: used.get(resource, quota.Usage(0, 0)).in_use
+                 for name, resource in _USED_NAMES})
+    return body
