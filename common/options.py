@@ -173,6 +173,12 @@ BACKEND_OPTS = [
        min=1.0),
     _s("backend_availability_zone", None, "Zone of this backend; defaults to "
        "storage_availability_zone."),
+    _i("fake_capacity_gb", 1000, "Size of the recorded fake backend (volume_driver = fake).",
+       min=0),
+    _s("fake_record_file", None, "File where the fake backend records every call, so its "
+       "volumes and call counts survive a restart."),
+    _f("fake_create_delay", 0.0, "Seconds the fake backend waits after creating a volume "
+       "before it answers (lets tests kill an agent mid-request).", min=0.0),
 ]
 
 GROUPS: dict[str, list[Opt]] = {

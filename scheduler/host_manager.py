@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Pool, Service, Volume, utcnow
 
-__all__ = ["VOLUME_BINARY", "PoolState", "load_pools", "claim", "release", "save_capabilities",
+__all__ = ["VOLUME_BINARY", "PoolState", "load_pools", "claim", "adjust", "save_capabilities",
            "is_up"]
 
 VOLUME_BINARY = "cinderblock-volume"
@@ -113,14 +113,15 @@ def claim(session: Session, pool: PoolState, size: int) -> bool:
     return result.rowcount == 1
 
 
-def release(session: Session, host: str | None, size: int) -> None:
-    """Give back what a volume held on ``host``; never below zero."""
-    if not host or "#" not in host:
+def adjust(session: Session, host: str | None, delta_gb: int) -> None:
+    """Change what the controller counts on pool ``host`` (a delete gives back, an
+    extend takes more) in one atomic UPDATE; never below zero."""
+    if not host or "#" not in host or not delta_gb:
         return
+    grown = Pool.allocated_capacity_gb + delta_gb
     session.execute(
         update(Pool).where(Pool.host == host)
-        .values(allocated_capacity_gb=case(
-            (Pool.allocated_capacity_gb >= size, Pool.allocated_capacity_gb - size), else_=0))
+        .values(allocated_capacity_gb=case((grown >= 0, grown), else_=0))
         .execution_options(synchronize_session=False))
 
 

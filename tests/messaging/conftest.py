@@ -29,3 +29,4 @@ def transport(broker_url: str) -> Iterator[Transport]:
     transport = Transport(broker_url)
     yield transport
     transport.close()
+

@@ -1,0 +1,52 @@
+"""``cinderblock-scheduler``: places volumes and persists what agents report.
+
+Serves two durable queues, ``scheduler`` (create requests) and ``controller``
+(agent results, heartbeats, capabilities). Any number of these processes may run
+against one database and broker: they share the queues, and every change they
+make is a guarded UPDATE.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from common.config import parse_args
+from common.messaging import VOLUME_FANOUT, Server, Transport
+from common.service import run_every, setup_logging, wait_for_signal
+from db.session import make_engine, make_session_factory, session_scope
+from scheduler.events import ControllerEndpoint, record_heartbeat
+from scheduler.manager import SchedulerManager
+
+__all__ = ["main", "BINARY"]
+
+LOG = logging.getLogger("cinderblock-scheduler")
+BINARY = "cinderblock-scheduler"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    conf, _ = parse_args(BINARY, argv)
+    setup_logging(conf.default)
+    sessions = make_session_factory(make_engine(conf.database))
+    transport = Transport.from_config(conf)
+    scheduler = SchedulerManager(sessions, transport, conf)
+    server = Server(transport)
+    server.listen("scheduler", scheduler)
+    server.listen("controller", ControllerEndpoint(sessions, scheduler, conf))
+    server.start()
+    server.ready.wait(30)
+    # A new scheduler asks every agent for fresh capabilities instead of waiting a period.
+    transport.fanout(VOLUME_FANOUT, "report_capabilities")
+
+    def heartbeat() -> None:
+        with session_scope(sessions) as session:
+            record_heartbeat(session, conf.default.host, BINARY,
+                             conf.default.storage_availability_zone)
+
+    stop = threading.Event()
+    run_every(conf.default.report_interval, heartbeat, stop, "heartbeat")
+    LOG.info("scheduler %s serving", conf.default.host)
+    wait_for_signal(stop)
+    server.stop()
+    transport.close()

@@ -1,0 +1,166 @@
+"""The controller queue's consumer: agent results, heartbeats and capability reports.
+
+It runs inside ``cinderblock-scheduler`` because it needs the database, which
+agents never see. Every handler is idempotent: a result for a volume that has
+already left the transitional status, or moved to another backend, is a
+duplicate or a leftover and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.config import Config
+from db import quota
+from db.models import Service, Volume, VolumeAttachment, utcnow
+from db.session import session_scope
+from db.states import VOLUME
+from scheduler.host_manager import adjust, save_capabilities
+from scheduler.manager import SchedulerManager, finish_create, volume_message
+
+__all__ = ["ControllerEndpoint", "record_heartbeat"]
+
+LOG = logging.getLogger(__name__)
+_EXPORTED_ATTACH_STATUSES = ("reserved", "attaching", "attached", "detaching")
+
+
+def record_heartbeat(session: Session, host: str, binary: str, zone: str | None) -> None:
+    """Stamp the service with the controller's clock, creating its row on first sight."""
+    values = {"last_seen_at": utcnow(), "report_count": Service.report_count + 1,
+              "availability_zone": zone}
+    statement = (update(Service).where(Service.host == host, Service.binary == binary)
+                 .values(**values).execution_options(synchronize_session=False))
+    if session.execute(statement).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.add(Service(host=host, binary=binary, topic=binary,
+                                availability_zone=zone, last_seen_at=utcnow(),
+                                report_count=1))
+    except IntegrityError:
+        session.execute(statement)
+
+
+class ControllerEndpoint:
+    def __init__(self, sessions: sessionmaker[Session], scheduler: SchedulerManager,
+                 conf: Config) -> None:
+        self.sessions = sessions
+        self.scheduler = scheduler
+        self.conf = conf
+
+    def service_heartbeat(self, host: str, binary: str, zone: str | None = None,
+                          sent_at: float | None = None) -> None:
+        with session_scope(self.sessions) as session:
+            record_heartbeat(session, host, binary, zone)
+
+    def capabilities(self, host: str, backend: str, pools: list[dict[str, Any]]) -> None:
+        with session_scope(self.sessions) as session:
+            save_capabilities(session, f"{host}@{backend}", pools)
+
+    def volume_created(self, volume_id: str, status: str,
+                       provider_location: str | None = None,
+                       provider_auth: str | None = None, host: str | None = None,
+                       error: str | None = None,
+                       request_spec: dict[str, Any] | None = None) -> None:
+        request_spec = request_spec or {}
+        if status == "available":
+            done = finish_create(self.sessions, volume_id, request_spec, "available",
+                                 guard=lambda volume: volume.host == host,
+                                 provider_location=provider_location,
+                                 provider_auth=provider_auth, launched_at=utcnow(),
+                                 status_reason=None)
+            if not done:
+                LOG.info("volume %s: stale or duplicate create result ignored", volume_id)
+            return
+        self._create_failed(volume_id, host, error or "the backend failed to create it",
+                            request_spec)
+
+    def _create_failed(self, volume_id: str, host: str | None, error: str,
+                       request_spec: dict[str, Any]) -> None:
+        attempts = (request_spec.get("retry") or {}).get("num_attempts", 1)
+        with session_scope(self.sessions) as session:
+            volume = session.get(Volume, volume_id, populate_existing=True)
+            if volume is None or volume.status != "creating":
+                return
+            if volume.host and volume.host != host:
+                # A newer placement exists; its cast may have been lost with a crash.
+                resend = volume_message(volume)
+            else:
+                resend = None
+                if volume.host:
+                    adjust(session, volume.host, -volume.size)
+                    session.execute(update(Volume).where(Volume.id == volume_id)
+                                    .values(host=None, task_owner=None, status_reason=error)
+                                    .execution_options(synchronize_session=False))
+        if resend is not None:
+            self.scheduler.cast_create(resend, request_spec)
+            return
+        if attempts >= self.conf.default.scheduler_max_attempts:
+            reason = (f"Create failed on {attempts} backend(s); last error: {error}")
+            finish_create(self.sessions, volume_id, request_spec, "error",
+                          status_reason=reason)
+            return
+        LOG.warning("volume %s failed on %s (%s); rescheduling", volume_id, host, error)
+        self.scheduler.create_volume(volume_id, request_spec)
+
+    def volume_deleted(self, volume_id: str, status: str, error: str | None = None) -> None:
+        with session_scope(self.sessions) as session:
+            volume = session.get(Volume, volume_id, populate_existing=True)
+            if volume is None or volume.status != "deleting":
+                return
+            if status != "deleted":
+                VOLUME.transition(session, volume_id, ["deleting"], "error_deleting",
+                                  status_reason=error)
+                return
+            if not VOLUME.delete(session, volume_id, ["deleting"]):
+                return
+            adjust(session, volume.host, -volume.size)
+            if volume.consumes_quota:
+                type_name = volume.volume_type.name
+                ids = quota.reserve(
+                    session, volume.project_id,
+                    {"volumes": -1, "gigabytes": -volume.size, f"volumes_{type_name}": -1,
+                     f"gigabytes_{type_name}": -volume.size}, conf=self.conf.default)
+                quota.commit(session, ids)
+
+    def volume_extended(self, volume_id: str, status: str, new_size: int,
+                        error: str | None = None,
+                        reservations: list[str] | None = None) -> None:
+        with session_scope(self.sessions) as session:
+            volume = session.get(Volume, volume_id, populate_existing=True)
+            if volume is None or volume.status != "extending":
+                return
+            if status != "available":
+                if VOLUME.transition(session, volume_id, ["extending"], "error_extending",
+                                     status_reason=error):
+                    quota.rollback(session, reservations or [])
+                return
+            old_size, pool = volume.size, volume.host
+            settled = "in-use" if volume.attach_status == "attached" else "available"
+            if VOLUME.transition(session, volume_id, ["extending"], settled, size=new_size,
+                                 status_reason=None):
+                adjust(session, pool, new_size - old_size)
+                quota.commit(session, reservations or [])
+
+    def exports_for_host(self, host: str) -> list[dict[str, Any]]:
+        """What backend ``host`` (``node@backend``) must export: attached volumes and
+        their initiators, for the agent's start-up reconciliation."""
+        with session_scope(self.sessions) as session:
+            rows = session.execute(
+                select(Volume, VolumeAttachment)
+                .join(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
+                .where(Volume.host.startswith(f"{host}#", autoescape=True),
+                       VolumeAttachment.attach_status.in_(_EXPORTED_ATTACH_STATUSES)))
+            exports: dict[str, dict[str, Any]] = {}
+            for volume, attachment in rows:
+                entry = exports.setdefault(volume.id, {"volume": volume_message(volume),
+                                                       "initiators": []})
+                initiator = (attachment.connector or {}).get("initiator")
+                if initiator and initiator not in entry["initiators"]:
+                    entry["initiators"].append(initiator)
+            return list(exports.values())

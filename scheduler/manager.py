@@ -1,0 +1,199 @@
+"""Places new volumes: the endpoint of the ``scheduler`` queue.
+
+Placement is one transaction: read the volume and the pools, filter and weigh,
+claim the pool's capacity with a compare-and-swap, record ``host`` with an UPDATE
+guarded on ``status = creating``, commit, then cast the agent. A redelivered or
+duplicated request finds ``host`` already set and only re-sends the cast, which
+the agent handles idempotently; a lost race for a pool's capacity is retried
+with fresh numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.config import Config
+from common.messaging import Transport, volume_topic
+from db import quota
+from db.models import Snapshot, Volume, utcnow
+from db.session import session_scope
+from db.states import VOLUME
+from scheduler.filters import RequestSpec, make_filters
+from scheduler.host_manager import PoolState, claim, load_pools
+from scheduler.weighers import make_weighers, rank
+
+__all__ = ["SchedulerManager", "NoValidBackend", "volume_message"]
+
+LOG = logging.getLogger(__name__)
+_CLAIM_TRIES = 8
+
+
+class NoValidBackend(Exception):
+    """No pool can take the volume; the message becomes the volume's ``status_reason``."""
+
+
+class _LostRace(Exception):
+    """Another scheduler changed the chosen pool between our read and our claim."""
+
+
+@dataclass(frozen=True)
+class _Placed:
+    volume: dict[str, Any]
+    request_spec: dict[str, Any]
+
+
+def volume_message(volume: Volume) -> dict[str, Any]:
+    """The volume dict agents receive (docs/design.md, Agent methods)."""
+    return {
+        "id": volume.id, "size": volume.size, "volume_type_id": volume.volume_type_id,
+        "extra_specs": {spec.key: spec.value for spec in volume.volume_type.extra_specs},
+        "snapshot_id": volume.snapshot_id, "source_volid": volume.source_volid,
+        "provider_location": volume.provider_location,
+        "provider_auth": volume.provider_auth, "host": volume.host,
+    }
+
+
+class SchedulerManager:
+    def __init__(self, sessions: sessionmaker[Session], transport: Transport,
+                 conf: Config) -> None:
+        self.sessions = sessions
+        self.transport = transport
+        self.conf = conf
+        self.filters = make_filters(conf.default.scheduler_default_filters)
+        self.weighers = make_weighers(conf.default.scheduler_default_weighers,
+                                      conf.default.capacity_weight_multiplier)
+
+    def create_volume(self, volume_id: str | None = None,
+                      request_spec: dict[str, Any] | None = None,
+                      volume: dict[str, Any] | None = None) -> None:
+        """Place the volume and cast its agent. ``volume`` (a dict with ``id``) is
+        accepted from callers that send the row they wrote; only its id is read."""
+        volume_id = volume_id or (volume or {}).get("id")
+        if not volume_id:
+            LOG.error("create_volume without a volume id: dropped")
+            return
+        placed = self.place(volume_id, dict(request_spec or {}))
+        if placed is not None:
+            self.cast_create(placed.volume, placed.request_spec)
+
+    def cast_create(self, volume: dict[str, Any], request_spec: dict[str, Any]) -> None:
+        self.transport.cast(volume_topic(volume["host"]), "create_volume",
+                            {"volume": volume, "request_spec": request_spec})
+
+    def place(self, volume_id: str, request_spec: dict[str, Any]) -> _Placed | None:
+        """Choose and record a pool; None when there is nothing (more) to do."""
+        for _ in range(_CLAIM_TRIES):
+            try:
+                with session_scope(self.sessions) as session:
+                    return self._place(session, volume_id, request_spec)
+            except _LostRace:
+                continue
+            except NoValidBackend as exc:
+                self._fail(volume_id, request_spec, str(exc))
+                return None
+        self._fail(volume_id, request_spec,
+                   "No valid backend was found: pools kept changing under concurrent "
+                   "requests; try again")
+        return None
+
+    def _place(self, session: Session, volume_id: str,
+               request_spec: dict[str, Any]) -> _Placed | None:
+        volume = session.get(Volume, volume_id, populate_existing=True)
+        if volume is None or volume.status != "creating":
+            LOG.info("volume %s is gone or no longer creating; nothing to place", volume_id)
+            return None
+        if volume.host:
+            LOG.info("volume %s is already placed on %s; re-sending", volume_id, volume.host)
+            return _Placed(volume_message(volume), request_spec)
+        retry = dict(request_spec.get("retry") or {"num_attempts": 0, "backends": []})
+        spec = RequestSpec(
+            size=volume.size,
+            extra_specs={s.key: s.value for s in volume.volume_type.extra_specs},
+            availability_zone=volume.availability_zone)
+        candidates = self._candidates(session, volume, retry["backends"])
+        pool = self._choose(candidates, spec)
+        if not claim(session, pool, volume.size):
+            raise _LostRace
+        won = session.execute(
+            update(Volume)
+            .where(Volume.id == volume_id, Volume.status == "creating", Volume.host.is_(None))
+            .values(host=pool.host, task_owner=pool.backend, task_started_at=utcnow(),
+                    scheduled_at=utcnow(), status_reason=None)
+            .execution_options(synchronize_session=False)).rowcount
+        if not won:
+            raise _LostRace
+        session.refresh(volume)
+        retry = {"num_attempts": retry["num_attempts"] + 1,
+                 "backends": [*retry["backends"], pool.backend]}
+        LOG.info("volume %s (%d GiB) placed on %s", volume_id, volume.size, pool.host)
+        return _Placed(volume_message(volume), {**request_spec, "retry": retry})
+
+    def _candidates(self, session: Session, volume: Volume,
+                    tried: list[str]) -> list[PoolState]:
+        pools = load_pools(session, self.conf.default.service_down_time)
+        source_host = self._source_host(session, volume)
+        if source_host is not None:
+            pools = [p for p in pools if p.host == source_host]
+            if not pools:
+                raise NoValidBackend(f"No valid backend was found: the backend holding the "
+                                     f"source ({source_host.split('#')[0]}) is not available")
+        if not pools:
+            raise NoValidBackend("No valid backend was found: no volume service is up "
+                                 "and enabled")
+        untried = [p for p in pools if p.backend not in tried]
+        if not untried:
+            raise NoValidBackend("No valid backend was found: every backend that could take "
+                                 "the volume has already failed to create it")
+        return untried
+
+    @staticmethod
+    def _source_host(session: Session, volume: Volume) -> str | None:
+        """Volumes from a snapshot or a volume go to the pool that holds the source."""
+        if volume.snapshot_id:
+            host = session.scalar(select(Volume.host)
+                                  .join(Snapshot, Snapshot.volume_id == Volume.id)
+                                  .where(Snapshot.id == volume.snapshot_id))
+        elif volume.source_volid:
+            host = session.scalar(select(Volume.host).where(Volume.id == volume.source_volid))
+        else:
+            return None
+        if not host:
+            raise NoValidBackend("No valid backend was found: the source of the volume "
+                                 "is not on any backend")
+        return host
+
+    def _choose(self, pools: list[PoolState], spec: RequestSpec) -> PoolState:
+        for check in self.filters:
+            passed = [pool for pool in pools if check.passes(pool, spec)]
+            if not passed:
+                raise NoValidBackend(f"No valid backend was found: {check.reason} "
+                                     f"({spec.size} GiB requested)")
+            pools = passed
+        return rank(pools, spec, self.weighers)[0]
+
+    def _fail(self, volume_id: str, request_spec: dict[str, Any], reason: str) -> None:
+        LOG.warning("volume %s: %s", volume_id, reason)
+        finish_create(self.sessions, volume_id, request_spec, "error", status_reason=reason)
+
+
+def finish_create(sessions: sessionmaker[Session], volume_id: str,
+                  request_spec: dict[str, Any], status: str,
+                  guard: Callable[[Volume], bool] = lambda volume: True,
+                  **values: Any) -> bool:
+    """End a create in ``available`` or ``error`` and commit its quota reservations
+    (the row exists either way and counts until it is deleted). False when the volume
+    was no longer creating, or ``guard`` refused it: a duplicate or stale result."""
+    with session_scope(sessions) as session:
+        volume = session.get(Volume, volume_id, populate_existing=True)
+        if volume is None or volume.status != "creating" or not guard(volume):
+            return False
+        if not VOLUME.transition(session, volume_id, ["creating"], status, **values):
+            return False
+        quota.commit(session, request_spec.get("reservations") or [])
+        return True

@@ -1,0 +1,153 @@
+"""An in-process control plane for messaging tests: scheduler, controller consumer and
+agents with recorded fake backends, on the real broker and a real database."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kombu import Queue
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.config import Config
+from common.messaging import VOLUME_FANOUT, Server, Transport, queue_name
+from db import quota
+from db.models import Pool, Volume, VolumeType, VolumeTypeExtraSpec
+from db.session import session_scope
+from scheduler.events import ControllerEndpoint
+from scheduler.host_manager import load_pools
+from scheduler.manager import SchedulerManager
+from volume_agent.fake_driver import FakeVolumeDriver
+from volume_agent.manager import VolumeManager
+
+SETTLED = ("available", "error")
+T = TypeVar("T")
+
+
+def write_conf(path: pathlib.Path, broker_url: str, db_url: str,
+               backends: dict[str, dict[str, object]] | None = None,
+               **default: object) -> str:
+    """A cinder.conf for the scheduler and agents under test; returns its path."""
+    backends = backends or {}
+    lines = ["[DEFAULT]", f"transport_url = {broker_url.replace('amqp://', 'rabbit://')}",
+             "host = node", f"enabled_backends = {', '.join(backends)}",
+             "report_interval = 1", "service_down_time = 5", "quota_volumes = -1",
+             "quota_gigabytes = -1"]
+    lines += [f"{key} = {value}" for key, value in default.items()]
+    lines += ["[database]", f"connection = {db_url}"]
+    for name, options in backends.items():
+        lines += [f"[{name}]", "volume_driver = fake"]
+        lines += [f"{key} = {value}" for key, value in options.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 15, interval: float = 0.05) -> T:
+    """Poll until ``predicate`` returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            assert value, f"condition not met within {timeout}s: {value!r}"
+            return value
+        time.sleep(interval)
+
+
+
+class Cluster:
+    def __init__(self, conf: Config, sessions: sessionmaker[Session], transport: Transport,
+                 drivers: dict[str, FakeVolumeDriver]) -> None:
+        self.conf = conf
+        self.sessions = sessions
+        self.transport = transport
+        self.drivers = drivers
+        self.node = conf.default.host
+        self.scheduler = SchedulerManager(sessions, transport, conf)
+        self.servers: list[Server] = []
+
+    def start(self) -> Cluster:
+        with self.transport.connection() as conn:
+            for key in ("scheduler", "controller"):
+                queue = Queue(queue_name(key), durable=True)(conn.channel())
+                queue.declare()
+                queue.purge()
+        control = Server(self.transport)
+        control.listen("scheduler", self.scheduler)
+        control.listen("controller", ControllerEndpoint(self.sessions, self.scheduler,
+                                                        self.conf))
+        agents = Server(self.transport)
+        self.managers = []
+        for name, driver in self.drivers.items():
+            manager = VolumeManager(self.node, name, driver, self.transport, zone="nova",
+                                    backend_name=name)
+            agents.listen(f"volume.{manager.service_host}", manager)
+            agents.listen_fanout(VOLUME_FANOUT, manager)
+            self.managers.append(manager)
+        for server in (control, agents):
+            server.start()
+            assert server.ready.wait(10)
+            self.servers.append(server)
+        self.report()
+        wait_for(lambda: self.schedulable() == len(self.drivers))
+        return self
+
+    def report(self) -> None:
+        for manager in self.managers:
+            manager.heartbeat()
+            manager.report_capabilities()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def schedulable(self) -> int:
+        """Pools whose service is up, i.e. that the scheduler may choose."""
+        with self.sessions() as session:
+            return len(load_pools(session, self.conf.default.service_down_time))
+
+    def allocated(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return {p.host: p.allocated_capacity_gb for p in session.scalars(select(Pool))}
+
+    def make_type(self, name: str, **extra_specs: str) -> str:
+        with session_scope(self.sessions) as session:
+            volume_type = VolumeType(name=name, extra_specs=[
+                VolumeTypeExtraSpec(key=k, value=v) for k, v in extra_specs.items()])
+            session.add(volume_type)
+            session.flush()
+            return volume_type.id
+
+    def insert_volume(self, size: int, type_name: str = "__DEFAULT__", **columns: Any) -> str:
+        """The row the API writes, with its quota committed as the API does."""
+        with session_scope(self.sessions) as session:
+            volume_type = session.scalars(select(VolumeType)
+                                          .where(VolumeType.name == type_name)).one()
+            volume = Volume(id=str(uuid.uuid4()), project_id="p1", size=size,
+                            volume_type=volume_type, **{"status": "creating", **columns})
+            session.add(volume)
+            ids = quota.reserve(session, "p1", {"volumes": 1, "gigabytes": size},
+                                conf=self.conf.default)
+            quota.commit(session, ids)
+            return volume.id
+
+    def create(self, size: int, type_name: str = "__DEFAULT__", **columns: Any) -> str:
+        volume_id = self.insert_volume(size, type_name, **columns)
+        self.transport.cast("scheduler", "create_volume",
+                            {"volume_id": volume_id, "request_spec": {}})
+        return volume_id
+
+    def volumes(self, ids: list[str]) -> dict[str, Volume]:
+        with self.sessions() as session:
+            return {v.id: v for v in session.scalars(select(Volume).where(Volume.id.in_(ids)))}
+
+    def settle(self, ids: list[str], timeout: float = 20) -> dict[str, Volume]:
+        """Wait until every volume left ``creating``; returns them."""
+        def settled() -> dict[str, Volume] | None:
+            found = self.volumes(ids)
+            done = all(v.status in SETTLED for v in found.values()) and len(found) == len(ids)
+            return found if done else None
+        return wait_for(settled, timeout)

@@ -1,0 +1,133 @@
+"""The agent's message handlers for one backend: speak AMQP, call the driver.
+
+The agent holds no state of its own and never touches the database: every result
+goes back to the controller as a cast. Requests for one volume are serialised by
+a per-volume lock so a redelivered request waits for the first and then finds
+the work done (the driver is idempotent too).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from common.messaging import Transport
+from volume_agent.driver import DriverError, Export, Volume, VolumeDriver
+
+__all__ = ["VolumeManager", "CONTROLLER_TOPIC"]
+
+LOG = logging.getLogger(__name__)
+CONTROLLER_TOPIC = "controller"
+
+
+def _user_message(exc: Exception) -> str:
+    if isinstance(exc, DriverError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__} in the volume service: {exc}"
+
+
+def _volume(data: dict[str, Any]) -> Volume:
+    return Volume(id=data["id"], size=int(data["size"]),
+                  extra_specs=dict(data.get("extra_specs") or {}),
+                  snapshot_id=data.get("snapshot_id"), source_volid=data.get("source_volid"),
+                  provider_location=data.get("provider_location"),
+                  provider_auth=data.get("provider_auth"))
+
+
+class VolumeManager:
+    """Endpoint of queue ``volume.<node>@<backend>`` and of the capability fanout."""
+
+    def __init__(self, node: str, backend: str, driver: VolumeDriver, transport: Transport,
+                 *, zone: str, backend_name: str) -> None:
+        self.node = node
+        self.backend = backend
+        self.service_host = f"{node}@{backend}"
+        self.driver = driver
+        self.transport = transport
+        self.zone = zone
+        self.backend_name = backend_name
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @contextmanager
+    def _serialised(self, key: str) -> Iterator[None]:
+        with self._locks_guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def _tell(self, method: str, **args: Any) -> None:
+        self.transport.cast(CONTROLLER_TOPIC, method, args)
+
+    def create_volume(self, volume: dict[str, Any],
+                      request_spec: dict[str, Any] | None = None) -> None:
+        with self._serialised(volume["id"]):
+            try:
+                update = self.driver.create_volume(_volume(volume)) or {}
+            except Exception as exc:
+                LOG.exception("create of volume %s failed", volume["id"])
+                self._tell("volume_created", volume_id=volume["id"], status="error",
+                           host=volume.get("host"), error=_user_message(exc),
+                           request_spec=request_spec)
+                return
+        self._tell("volume_created", volume_id=volume["id"], status="available",
+                   provider_location=update.get("provider_location"),
+                   provider_auth=update.get("provider_auth"), host=volume.get("host"),
+                   error=None, request_spec=request_spec)
+
+    def delete_volume(self, volume: dict[str, Any]) -> None:
+        with self._serialised(volume["id"]):
+            try:
+                self.driver.delete_volume(_volume(volume))
+            except Exception as exc:
+                LOG.exception("delete of volume %s failed", volume["id"])
+                self._tell("volume_deleted", volume_id=volume["id"], status="error_deleting",
+                           error=_user_message(exc))
+                return
+        self._tell("volume_deleted", volume_id=volume["id"], status="deleted", error=None)
+
+    def extend_volume(self, volume: dict[str, Any], new_size: int,
+                      reservations: list[str] | None = None) -> None:
+        with self._serialised(volume["id"]):
+            try:
+                self.driver.extend_volume(_volume(volume), int(new_size))
+            except Exception as exc:
+                LOG.exception("extend of volume %s failed", volume["id"])
+                self._tell("volume_extended", volume_id=volume["id"], status="error_extending",
+                           new_size=new_size, error=_user_message(exc),
+                           reservations=reservations)
+                return
+        self._tell("volume_extended", volume_id=volume["id"], status="available",
+                   new_size=new_size, error=None, reservations=reservations)
+
+    def initialize_connection(self, volume: dict[str, Any],
+                              connector: dict[str, Any]) -> dict[str, Any]:
+        with self._serialised(volume["id"]):
+            return self.driver.initialize_connection(_volume(volume), connector)
+
+    def terminate_connection(self, volume: dict[str, Any],
+                             connector: dict[str, Any] | None = None) -> None:
+        with self._serialised(volume["id"]):
+            self.driver.terminate_connection(_volume(volume), connector)
+
+    def report_capabilities(self) -> None:
+        """Send the pools' stats; Cinder's backend-level keys are added to each pool."""
+        pools = [{"volume_backend_name": self.backend_name, "storage_protocol": "iSCSI",
+                  "vendor_name": "cinderblock", **pool} for pool in self.driver.get_pools()]
+        self._tell("capabilities", host=self.node, backend=self.backend, pools=pools)
+
+    def heartbeat(self) -> None:
+        self._tell("service_heartbeat", host=self.service_host, binary="cinderblock-volume",
+                   zone=self.zone)
+
+    def reconcile_exports(self, timeout: float) -> None:
+        """Ask the controller what must be exported and make the target match it."""
+        answer = self.transport.call(CONTROLLER_TOPIC, "exports_for_host",
+                                     {"host": self.service_host}, timeout=timeout)
+        exports = [Export(_volume(item["volume"]), tuple(item["initiators"]))
+                   for item in answer]
+        report = self.driver.reconcile_exports(exports)
+        LOG.info("%s: exports reconciled: %s", self.service_host, report)
