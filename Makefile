@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP_CACHE := $(CACHE)/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv lint test test-fast storage-vm storage-vm-shell
+.PHONY: venv lint test test-fast storage-vm storage-vm-shell bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,8 @@ storage-vm:
 
 storage-vm-shell:
 	bash tests/storage_vm/shell.sh
+
+# Side by side with OpenStack Cinder 29 on this machine: prints figures and ratios, writes
+# bench/results/latest.json. Reports only; it asserts nothing (and is no part of `test`).
+bench: venv
+	$(PY) -m bench

@@ -20,6 +20,10 @@ class ApiError(RuntimeError):
     """A request the benchmark relies on did not get the answer it needs."""
 
 
+#: what a request to a system under test can fail with; a figure records it and goes on
+FAILURES = (ApiError, httpx.HTTPError)
+
+
 class Api:
     """One project on one system. Thread-safe: httpx.Client pools connections across threads."""
 

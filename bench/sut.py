@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import configparser
+import shutil
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -27,10 +29,12 @@ class SystemUnderTest(ABC):
     """
 
     name: str
+    #: console scripts are ``<prefix>-api``, ``<prefix>-manage`` ...
+    prefix: str
     database: str
     vhost: str
-    #: binaries os-services must list as up before the system counts as started
-    binaries: tuple[str, ...]
+    #: roles os-services must list as up (a binary named ``*-<role>``) before it is started
+    roles: tuple[str, ...] = ("scheduler", "volume")
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -41,22 +45,48 @@ class SystemUnderTest(ABC):
 
     @abstractmethod
     def install(self) -> None:
-        """Make the binaries available (may take minutes the first time)."""
+        """Set ``self.bin``, the directory of the console scripts (may take minutes the
+        first time)."""
 
     @abstractmethod
-    def write_config(self) -> Path:
-        """Write the service configuration into the workdir; returns its path."""
+    def own_config(self) -> dict[str, dict[str, str]]:
+        """Options only this system needs, by section, on top of ``shared_config``."""
 
-    @abstractmethod
     def db_sync(self, config: Path) -> None:
-        """Create the schema in the (empty) database."""
+        """Create the schema in the (empty) database: both have ``<prefix>-manage db sync``."""
+        run_checked([str(self.bin / f"{self.prefix}-manage"), "--config-file", str(config),
+                     "db", "sync"], self.workdir / "db-sync.log", f"{self.prefix}-manage db sync")
 
-    @abstractmethod
     def service_commands(self, config: Path) -> dict[str, list[str]]:
-        """Service name to argv, for every long-running process of the system."""
+        """Both split into ``<prefix>-api``, ``-scheduler`` and ``-volume``."""
+        return {f"{self.prefix}-{s}": [str(self.bin / f"{self.prefix}-{s}"),
+                                       "--config-file", str(config)]
+                for s in ("api", "scheduler", "volume")}
+
+    def shared_config(self) -> dict[str, dict[str, str]]:
+        """What both systems are configured alike with; cinder.conf names serve both."""
+        return {
+            "DEFAULT": {"auth_strategy": "noauth", "transport_url": infra.rabbit_url(self.vhost),
+                        "enabled_backends": "fake", "host": "bench",
+                        "osapi_volume_listen": "127.0.0.1",
+                        "osapi_volume_listen_port": str(self.port),
+                        "quota_volumes": "-1", "quota_snapshots": "-1", "quota_gigabytes": "-1"},
+            "database": {"connection": infra.mysql_url(self.database)},
+            "fake": {"volume_backend_name": "fake"},
+        }
+
+    def write_config(self) -> Path:
+        config = configparser.ConfigParser(interpolation=None)
+        config.read_dict(self.shared_config())
+        config.read_dict(self.own_config())
+        path = self.workdir / "service.conf"
+        with open(path, "w") as out:
+            config.write(out)
+        return path
 
     def prepare(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir.mkdir(parents=True)
         self.install()
         infra.reset_database(self.database)
         infra.reset_vhost(self.vhost)
@@ -75,8 +105,9 @@ class SystemUnderTest(ABC):
             while True:
                 self._check_alive()
                 services = api.services() or []
-                up = {s["binary"] for s in services if s.get("state") == "up"}
-                if set(self.binaries) <= up:
+                up = {s["binary"].rpartition("-")[2] for s in services
+                      if s.get("state") == "up"}
+                if set(self.roles) <= up:
                     return time.perf_counter() - self._started_at
                 if time.perf_counter() - self._started_at > timeout:
                     raise TimeoutError(f"{self.name}: services not up after {timeout:.0f} s "
@@ -96,6 +127,9 @@ class SystemUnderTest(ABC):
 
     def rss_mib(self) -> float:
         return procs.rss_kib(self.pids()) / 1024
+
+    def cpu_seconds(self) -> float:
+        return procs.cpu_seconds(self.pids())
 
     def stop(self) -> None:
         procs.terminate(self._procs)

@@ -1,0 +1,126 @@
+"""``make bench``: start Cinder and cinderblock on this machine, measure every figure of
+issue 11 on both in turn, print the table and write ``bench/results/latest.json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import figures
+from bench.cinder_side import Cinder
+from bench.cinderblock_side import Cinderblock
+from bench.client import POLL_INTERVAL
+from bench.harness import Harness
+from bench.report import Figure, format_table
+from bench.sut import ServiceDied, SystemUnderTest
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STARTUP_FAILURES = (ServiceDied, TimeoutError, RuntimeError, OSError)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sequential", type=int, default=20, help="sequential creates")
+    parser.add_argument("--concurrent", type=int, nargs="+", default=[50, 200],
+                        help="sizes of the concurrent-create bursts")
+    parser.add_argument("--load", type=int, default=1000, help="volumes in the listed project")
+    parser.add_argument("--samples", type=int, default=20, help="GETs per listing median")
+    parser.add_argument("--attach", type=int, default=10, help="attach round trips")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    return parser.parse_args(argv)
+
+
+def _step(name: str, since: float) -> None:
+    print(f"[bench] {time.perf_counter() - since:6.1f} s  {name}", flush=True)
+
+
+def _start(systems: list[SystemUnderTest], errors: dict[str, list[str]]) -> Figure:
+    """Prepare and start each system alone, timing start until every service is up."""
+    startup = Figure("startup", "start -> all services up in os-services", "s", True,
+                     {s.name: None for s in systems})
+    for system in systems:
+        try:
+            system.prepare()
+            system.start()
+            startup.values[system.name] = system.wait_up()
+        except STARTUP_FAILURES as exc:
+            print(f"[bench] {system.name} did not start: {exc}", flush=True)
+            errors[system.name].append(f"start: {exc}")
+            system.stop()
+    return startup
+
+
+def _meta(args: argparse.Namespace) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=RESULTS.parent).stdout.strip()
+    return {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
+            "poll_interval_s": POLL_INTERVAL, "cinderblock_commit": commit,
+            "counts": {"sequential": args.sequential, "concurrent": args.concurrent,
+                       "load": args.load, "samples": args.samples, "attach": args.attach}}
+
+
+def _measure(harness: Harness, args: argparse.Namespace, since: float) -> list[Figure]:
+    results = [figures.memory(harness, "idle")]
+    figures.warm_up(harness)
+    _step("warm-up done", since)
+    results += figures.sequential_create(harness, args.sequential)
+    _step("sequential creates done", since)
+    for round_no, count in enumerate(args.concurrent):
+        results += figures.concurrent_create(harness, count, round_no)
+        _step(f"{count} concurrent creates done", since)
+    results += figures.load(harness, args.load)
+    _step(f"{args.load} volumes loaded", since)
+    results += figures.listing(harness, args.samples)
+    _step("listing done", since)
+    results += figures.attach_round_trip(harness, args.attach)
+    _step("attach round trips done", since)
+    results.append(figures.memory(harness, "after load"))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    # make's SIGTERM must still run the finally below, which stops every service.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    since = time.perf_counter()
+    systems: list[SystemUnderTest] = [Cinder(RESULTS / "cinder"),
+                                      Cinderblock(RESULTS / "cinderblock")]
+    errors: dict[str, list[str]] = {s.name: [] for s in systems}
+    meta = _meta(args)
+    harness = None
+    try:
+        startup = _start(systems, errors)
+        _step("systems started", since)
+        harness = Harness([s for s in systems if startup.values[s.name] is not None])
+        results = [startup, *_measure(harness, args, since)]
+    finally:
+        if harness:
+            harness.close()
+        for system in systems:
+            system.stop()
+            system.drop_state()
+    for name, messages in harness.errors.items():
+        errors[name] += messages
+    baseline, candidate = systems[0].name, systems[1].name
+    for figure in results:
+        figure.values = {s.name: figure.values.get(s.name) for s in systems}
+    print()
+    print(format_table(results, baseline, candidate))
+    meta["loadavg_at_end"] = os.getloadavg()
+    meta["wall_s"] = time.perf_counter() - since
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(
+        {"meta": meta, "figures": [f.as_dict(baseline, candidate) for f in results],
+         "details": harness.details, "errors": errors}, indent=2))
+    print(f"\n[bench] {meta['wall_s']:.0f} s; figures in {args.output}")
+    for name, messages in errors.items():
+        for message in messages:
+            print(f"[bench] {name}: {message}")
+    return 0 if len(harness.systems) == len(systems) else 1
