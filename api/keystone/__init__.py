@@ -1,0 +1,1 @@
+"""Keystone authentication: who sent a request, proven by a token Keystone issued."""

@@ -1,0 +1,244 @@
+"""A real Keystone on 127.0.0.1 for tests and for trying the clients by hand.
+
+SQLite, fernet tokens, the in-process cache and cheap password hashing keep it fast;
+gunicorn runs it with one worker because a second one hits "database is locked" on
+SQLite. ``start()`` bootstraps the accounts of the install guide (admin, the
+``cinder`` service user, the ``volumev3`` endpoints) plus the users the policy
+tests need: a member and a reader of ``demo`` and a member of a second project.
+
+By hand: ``python -m tests.keystone.server [--port 5000] [--api-port 8776]`` runs
+it in the foreground and prints an openrc for each user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.keystone.venv import ensure_venv
+
+__all__ = ["Keystone", "User", "start", "free_port"]
+
+HERE = Path(__file__).parent
+REGION = "RegionOne"
+DOMAIN = "default"
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    password: str
+    project: str
+    roles: tuple[str, ...]
+
+
+# Who exists after bootstrap; passwords are fixed so a person can log in by hand.
+USERS = (
+    User("admin", "admin-password", "admin", ("admin",)),
+    User("cinder", "cinder-password", "service", ("admin", "service")),
+    User("demo", "demo-password", "demo", ("member",)),
+    User("demo-reader", "demo-reader-password", "demo", ("reader",)),
+    User("alt-demo", "alt-demo-password", "alt-demo", ("member",)),
+)
+
+
+@dataclass
+class Keystone:
+    port: int
+    api_port: int
+    workdir: Path
+    process: subprocess.Popen[bytes]
+    users: dict[str, User] = field(default_factory=lambda: {u.name: u for u in USERS})
+
+    @property
+    def url(self) -> str:
+        """The identity v3 endpoint (what OS_AUTH_URL names)."""
+        return f"http://127.0.0.1:{self.port}/v3"
+
+    def token(self, user: str) -> tuple[str, dict]:
+        """A project-scoped token of ``user`` and the token body Keystone returned."""
+        account = self.users[user]
+        response = httpx.post(f"{self.url}/auth/tokens", json={"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": account.name, "domain": {"id": DOMAIN},
+                "password": account.password}}},
+            "scope": {"project": {"name": account.project, "domain": {"id": DOMAIN}}}}})
+        response.raise_for_status()
+        return response.headers["X-Subject-Token"], response.json()["token"]
+
+    def revoke(self, token: str) -> None:
+        admin, _ = self.token("admin")
+        httpx.delete(f"{self.url}/auth/tokens", headers={
+            "X-Auth-Token": admin, "X-Subject-Token": token}).raise_for_status()
+
+    def openrc(self, user: str) -> str:
+        account = self.users[user]
+        return "\n".join(f"export {key}={value}" for key, value in (
+            ("OS_AUTH_URL", self.url), ("OS_IDENTITY_API_VERSION", 3),
+            ("OS_USERNAME", account.name), ("OS_PASSWORD", account.password),
+            ("OS_PROJECT_NAME", account.project), ("OS_USER_DOMAIN_ID", DOMAIN),
+            ("OS_PROJECT_DOMAIN_ID", DOMAIN), ("OS_REGION_NAME", REGION)))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _write_config(workdir: Path) -> Path:
+    conf = workdir / "keystone.conf"
+    conf.write_text(f"""[DEFAULT]
+log_file = {workdir / "keystone.log"}
+[database]
+connection = sqlite:///{workdir / "keystone.db"}
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = {workdir / "fernet-keys"}
+[fernet_receipts]
+key_repository = {workdir / "fernet-receipts"}
+[credential]
+key_repository = {workdir / "credential-keys"}
+[cache]
+enabled = true
+backend = dogpile.cache.memory
+[identity]
+password_hash_rounds = 4
+""")
+    return conf
+
+
+def _manage(venv: Path, conf: Path, *args: str) -> None:
+    subprocess.run([str(venv / "bin" / "keystone-manage"), "--config-file", str(conf), *args],
+                   check=True, capture_output=True)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"keystone exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"keystone did not answer on {url} within 60 s; see {log}")
+
+
+class _Admin:
+    """Just enough of Keystone's admin API to create the test accounts."""
+
+    def __init__(self, keystone: Keystone) -> None:
+        token, _ = keystone.token("admin")
+        self.client = httpx.Client(base_url=keystone.url, headers={"X-Auth-Token": token})
+
+    def create(self, collection: str, body: dict) -> str:
+        kind = collection.rstrip("s")
+        response = self.client.post(f"/{collection}", json={kind: body})
+        response.raise_for_status()
+        return response.json()[kind]["id"]
+
+    def lookup(self, collection: str, name: str) -> str:
+        response = self.client.get(f"/{collection}", params={"name": name})
+        response.raise_for_status()
+        return response.json()[collection][0]["id"]
+
+    def grant(self, project: str, user: str, role: str) -> None:
+        self.client.put(f"/projects/{project}/users/{user}/roles/{role}").raise_for_status()
+
+
+def _bootstrap_accounts(keystone: Keystone) -> None:
+    admin = _Admin(keystone)
+    # keystone-manage bootstrap makes these four roles (admin implies member implies reader).
+    roles = {name: admin.lookup("roles", name)
+             for name in ("admin", "member", "reader", "service")}
+    projects = {"admin": admin.lookup("projects", "admin")}
+    for user in keystone.users.values():
+        if user.name == "admin":
+            continue
+        if user.project not in projects:
+            projects[user.project] = admin.create("projects", {
+                "name": user.project, "domain_id": DOMAIN})
+        user_id = admin.create("users", {"name": user.name, "password": user.password,
+                                         "domain_id": DOMAIN})
+        for role in user.roles:
+            admin.grant(projects[user.project], user_id, roles[role])
+    service = admin.create("services", {"type": "volumev3", "name": "cinderv3"})
+    for interface in ("public", "internal", "admin"):
+        admin.create("endpoints", {
+            "service_id": service, "interface": interface, "region_id": REGION,
+            "url": f"http://127.0.0.1:{keystone.api_port}/v3/%(project_id)s"})
+
+
+def start(workdir: Path, port: int | None = None, api_port: int = 8776) -> Keystone:
+    """A bootstrapped Keystone serving from ``workdir`` (about 15 s once the venv exists)."""
+    venv = ensure_venv()
+    port = port or free_port()
+    conf = _write_config(workdir)
+    _manage(venv, conf, "db_sync")
+    for keys in ("fernet_setup", "credential_setup"):
+        _manage(venv, conf, keys, "--keystone-user", str(os.getuid()),
+                "--keystone-group", str(os.getgid()))
+    url = f"http://127.0.0.1:{port}/v3"
+    admin = next(user for user in USERS if user.name == "admin")
+    _manage(venv, conf, "bootstrap", "--bootstrap-password", admin.password,
+            "--bootstrap-admin-url", url, "--bootstrap-public-url", url,
+            "--bootstrap-internal-url", url, "--bootstrap-region-id", REGION)
+    log = workdir / "gunicorn.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(venv / "bin" / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}",
+             "--pythonpath", str(HERE), "wsgi_app:application"],
+            env={**os.environ, "OS_KEYSTONE_CONFIG_FILES": str(conf)},
+            stdout=output, stderr=subprocess.STDOUT)
+    keystone = Keystone(port, api_port, workdir, process)
+    try:
+        _wait_ready(url, process, log)
+        _bootstrap_accounts(keystone)
+    except BaseException:
+        keystone.stop()
+        raise
+    return keystone
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--api-port", type=int, default=8776,
+                        help="port of cinderblock's API in the volumev3 endpoints")
+    parser.add_argument("--workdir", type=Path, help="default: a new temporary directory")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cinderblock-keystone-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    keystone = start(workdir, args.port, args.api_port)
+    for user in keystone.users:
+        print(f"# {user}\n{keystone.openrc(user)}\n")
+    print(f"# keystone {keystone.url} (state in {workdir}); Ctrl-C stops it", flush=True)
+    try:
+        keystone.process.wait()
+    except KeyboardInterrupt:
+        keystone.stop()
+
+
+if __name__ == "__main__":
+    main()
