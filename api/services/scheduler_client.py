@@ -24,10 +24,10 @@ class SchedulerClient:
     def __init__(self, transport: Caster) -> None:
         self.transport = transport
 
-    def create_volume(self, request_id: str, volume: dict[str, Any]) -> None:
-        """Ask for ``volume`` (the agent's volume dict; the scheduler reads its ``id``)
-        to be placed and created. Its quota is already committed, so the request
-        spec carries no reservations."""
+    def create_volume(self, request_id: str, volume_id: str) -> None:
+        """Ask for the committed ``creating`` row ``volume_id`` to be placed and created.
+        The scheduler reads everything else from the row; the quota is already
+        committed, so the request spec carries no reservations."""
         messaging.request_id.set(request_id)
         self.transport.cast(SCHEDULER_TOPIC, "create_volume",
-                            {"volume": volume, "request_spec": {}})
+                            {"volume_id": volume_id, "request_spec": {}})

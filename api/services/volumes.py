@@ -162,8 +162,7 @@ def agent_dict(row: Volume) -> dict[str, Any]:
         "extra_specs": volume_types.extra_specs(row.volume_type),
         "snapshot_id": row.snapshot_id, "source_volid": row.source_volid,
         "provider_location": row.provider_location, "provider_auth": row.provider_auth,
-        "host": row.host, "availability_zone": row.availability_zone,
-        "project_id": row.project_id,
+        "host": row.host,
     }
 
 
@@ -188,7 +187,7 @@ def create(session: Session, context: RequestContext, conf: Config,
     quota.commit(session, reservations)
     session.commit()
     try:
-        scheduler.create_volume(context.request_id, agent_dict(row))
+        scheduler.create_volume(context.request_id, row.id)
     except MessagingError as exc:
         states.transition(session, row.id, ["creating"], "error",
                           status_reason=f"could not reach the scheduler: {exc}")

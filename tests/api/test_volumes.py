@@ -40,7 +40,7 @@ def test_create_at_3_0_has_sample_fields_and_casts_scheduler(
     assert "/v3/" not in volume["links"][1]["href"]
     target, method, args = transport.casts[-1]
     assert (target, method) == ("scheduler", "create_volume")
-    assert args["volume"]["id"] == volume["id"] and args["volume"]["size"] == 1
+    assert args == {"volume_id": volume["id"], "request_spec": {}}
 
 
 def test_create_at_max_has_sample_fields_up_to_max(client: TestClient) -> None:
