@@ -64,6 +64,10 @@ DEFAULT_OPTS = [
        "header (comma-separated, as Keystone's middleware sets it) replaces them, so "
        "tests can act as a non-admin member; a request is admin when 'admin' is among "
        "its roles."),
+    _s("policy_file", None,
+       "YAML file of policy rules (Cinder's names, e.g. volume:create: rule:admin_api) "
+       "that replace the defaults rule by rule; unset: the defaults. Read at start-up; "
+       "a rule that does not parse stops the API. Cinder's pre-oslo.policy place."),
     _s("rpc_backend", "rabbit", "Legacy messaging driver name; only rabbit is supported.",
        choices=("rabbit",)),
     _s("transport_url", None, "AMQP broker URL, e.g. rabbit://user:pass@host:5672/vhost. "

@@ -1,0 +1,35 @@
+"""Who may do what: Cinder's policy rules, overridable by an operator's policy file.
+
+Routes and services call ``enforce(context, rule, target)``; the API calls
+``configure(policy_file)`` once at start-up. Until then the defaults apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from api.policies.enforcer import Caller, Enforcer, PolicyFileError, PolicyNotAuthorized
+
+__all__ = ["enforce", "allows", "configure", "Enforcer", "PolicyNotAuthorized",
+           "PolicyFileError"]
+
+_enforcer = Enforcer()
+
+
+def configure(policy_file: str | Path | None) -> Enforcer:
+    """Load the operator's overrides (raises PolicyFileError) and use them from now on."""
+    global _enforcer
+    _enforcer = Enforcer.from_file(policy_file)
+    return _enforcer
+
+
+def enforce(context: Caller, rule: str, target: Mapping[str, Any] | None = None) -> None:
+    """Raises PolicyNotAuthorized (403 ``forbidden``) unless ``rule`` allows it."""
+    _enforcer.enforce(context, rule, target)
+
+
+def allows(context: Caller, rule: str, target: Mapping[str, Any] | None = None) -> bool:
+    """For choices that are not refusals, e.g. whether to show an admin-only field."""
+    return _enforcer.allows(context, rule, target)
