@@ -12,6 +12,7 @@ from api.responses import JSONResponse
 from api.routes import (
     availability_zones,
     quotas,
+    resource_filters,
     services,
     types,
     versions,
@@ -52,6 +53,6 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     install_handlers(app)
     app.add_middleware(ApiMiddleware)
     for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
-                   availability_zones, services):
+                   availability_zones, services, resource_filters):
         app.include_router(module.router)
     return app

@@ -18,6 +18,7 @@ from api.responses import JSONResponse
 
 __all__ = [
     "ApiError", "BadRequest", "NotFound", "Forbidden", "Conflict", "OverLimit",
+    "PreconditionFailed",
     "NotAcceptable", "ServiceUnavailable", "NoAuthHandshake", "install_handlers",
     "error_response", "route_not_found",
 ]
@@ -58,6 +59,13 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     status = 409
     kind = "conflictingRequest"
+
+
+class PreconditionFailed(ApiError):
+    """An If-Match that no longer matches; Cinder keys unnamed statuses computeFault."""
+
+    status = 412
+    kind = "computeFault"
 
 
 class OverLimit(ApiError):

@@ -68,9 +68,14 @@ FEATURES: dict[str, Version] = {
     "group_id_filter": Version(3, 10),           # accepted; cinderblock has no groups
     "volume_summary": Version(3, 12),            # GET volumes/summary
     "volume_group_id": Version(3, 13),           # group_id in volume bodies
+    "metadata_etag": Version(3, 15),             # ETag / If-Match on volume metadata
     "volume_provider_id": Version(3, 21),        # provider_id in volume bodies (admin)
+    "delete_force_param": Version(3, 23),        # DELETE volumes/{id}?force=true (admin)
+    "resource_filters": Version(3, 33),          # GET resource_filters
     "like_filters": Version(3, 34),              # name~=part filters
     "summary_metadata": Version(3, 36),          # metadata in volumes/summary
+    "limits_project_filter": Version(3, 39),     # limits?project_id= for admins
+    "extend_in_use": Version(3, 42),             # os-extend of in-use volumes
     "list_count": Version(3, 45),                # with_count=true adds count
     "shared_targets": Version(3, 48),            # shared_targets, service_uuid
     "services_backend_state": Version(3, 49),    # backend_state in os-services
@@ -85,13 +90,14 @@ NOT_SERVED: dict[str, Version] = {
     "manageable volumes and snapshots": Version(3, 8),
     "backups": Version(3, 9),
     "group types, groups, group snapshots": Version(3, 11),
-    "metadata ETag (If-Match)": Version(3, 15),
     "migration to a cluster": Version(3, 16),
     "worker cleanup": Version(3, 24),
+    "service log levels": Version(3, 32),
+    "replication groups": Version(3, 38),
     "attachments API (served by the attachments module when present)": Version(3, 27),
-    "resource filters API": Version(3, 33),
     "revert to snapshot": Version(3, 40),
-    "extend of in-use volumes": Version(3, 42),
+    "backup metadata": Version(3, 43),
+    "create from image or backup (imageRef, backup_id: 400)": Version(3, 47),
 }
 
 MIN = Version(3, 0)

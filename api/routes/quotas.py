@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from api.deps import ConfigDep, ContextDep, SessionDep
@@ -52,7 +52,14 @@ def reset_quota_set(target: str, context: ContextDep, session: SessionDep) -> Re
 
 
 @router.get("/limits")
-def show_limits(context: ContextDep, session: SessionDep, conf: ConfigDep) -> JSONResponse:
-    """Absolute limits and usage of the caller's project; no rate limits."""
+def show_limits(context: ContextDep, session: SessionDep, conf: ConfigDep,
+                target_project: Annotated[str | None, Query(alias="project_id")] = None
+                ) -> JSONResponse:
+    """Absolute limits and usage of the caller's project (from 3.39 an admin may name
+    another with ``?project_id=``); no rate limits."""
+    target = context.project_id
+    if target_project and context.is_admin and context.microversion.at_least(
+            "limits_project_filter"):
+        target = target_project
     return JSONResponse({"limits": {
-        "rate": [], "absolute": quotas.absolute_limits(session, conf, context.project_id)}})
+        "rate": [], "absolute": quotas.absolute_limits(session, conf, target)}})

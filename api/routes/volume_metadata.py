@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+import orjson
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from api.deps import ContextDep, SessionDep
-from api.errors import BadRequest, NotFound
+from api.deps import ContextDep, RequestContext, SessionDep
+from api.errors import BadRequest, NotFound, PreconditionFailed
 from api.responses import JSONResponse
 from api.services import volumes
 from api.validation import metadata, read_body
@@ -25,32 +27,57 @@ def _body_dict(body: Any, key: str) -> dict[str, str]:
     return metadata(body[key], key)
 
 
+def _etag(meta: dict[str, str]) -> str:
+    return hashlib.md5(orjson.dumps(meta, option=orjson.OPT_SORT_KEYS),
+                       usedforsecurity=False).hexdigest()
+
+
+def _check_if_match(request: Request, context: RequestContext, row: Any) -> None:
+    """From 3.15 a writer may send the ETag it read; a changed list is refused (412)
+    instead of silently overwriting someone else's update."""
+    expected = request.headers.get("if-match")
+    if expected is None or not context.microversion.at_least("metadata_etag"):
+        return
+    if expected.strip('"') != _etag(metadata_dict(row.volume_metadata)):
+        raise PreconditionFailed("The volume metadata changed since it was read "
+                                 "(If-Match does not match its ETag).")
+
+
+def _answer(context: RequestContext, meta: dict[str, str]) -> JSONResponse:
+    response = JSONResponse({"metadata": meta})
+    if context.microversion.at_least("metadata_etag"):
+        response.headers["ETag"] = _etag(meta)
+    return response
+
+
 @router.get("")
 def show_metadata(volume_id: str, context: ContextDep, session: SessionDep) -> JSONResponse:
     row = volumes.find(session, context, volume_id)
-    return JSONResponse({"metadata": metadata_dict(row.volume_metadata)})
+    return _answer(context, metadata_dict(row.volume_metadata))
 
 
 @router.post("")
-def add_metadata(volume_id: str, body: BodyDep, context: ContextDep,
+def add_metadata(volume_id: str, body: BodyDep, request: Request, context: ContextDep,
                  session: SessionDep) -> JSONResponse:
     """Add or overwrite the given keys; other keys stay."""
     wanted = _body_dict(body, "metadata")
     row = volumes.find(session, context, volume_id)
+    _check_if_match(request, context, row)
     volumes.merge_metadata(session, row, wanted)
     session.commit()
-    return JSONResponse({"metadata": metadata_dict(row.volume_metadata)})
+    return _answer(context, metadata_dict(row.volume_metadata))
 
 
 @router.put("")
-def replace_metadata(volume_id: str, body: BodyDep, context: ContextDep,
+def replace_metadata(volume_id: str, body: BodyDep, request: Request, context: ContextDep,
                      session: SessionDep) -> JSONResponse:
     """Make the metadata exactly the given keys."""
     wanted = _body_dict(body, "metadata")
     row = volumes.find(session, context, volume_id)
+    _check_if_match(request, context, row)
     volumes.replace_metadata(session, row, wanted)
     session.commit()
-    return JSONResponse({"metadata": metadata_dict(row.volume_metadata)})
+    return _answer(context, metadata_dict(row.volume_metadata))
 
 
 def _item(row: Any, key: str) -> Any:

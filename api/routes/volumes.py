@@ -9,10 +9,11 @@ from starlette.responses import Response
 
 from api.deps import AgentDep, ConfigDep, ContextDep, RequestContext, SchedulerDep, SessionDep
 from api.errors import NotFound
+from api.policy import require_admin
 from api.responses import JSONResponse, accepted
 from api.services import volumes
 from api.services.volume_query import ListQuery, parse_list_query
-from api.validation import entity, read_body
+from api.validation import boolean, entity, read_body
 from api.views import volumes as view
 
 router = APIRouter(prefix="/v3/{project_id}/volumes", tags=["volumes"])
@@ -88,8 +89,13 @@ def update_volume(volume_id: str, body: BodyDep, context: ContextDep,
 
 @router.delete("/{volume_id}", status_code=202)
 def delete_volume(volume_id: str, context: ContextDep, session: SessionDep, conf: ConfigDep,
-                  agent: AgentDep) -> Response:
-    """Delete a volume: at once if it never reached storage, else through its agent."""
+                  agent: AgentDep, force: str = "false") -> Response:
+    """Delete a volume: at once if it never reached storage, else through its agent.
+    From 3.23 admins may pass ``force=true`` (as ``os-force_delete``)."""
     row = volumes.find(session, context, volume_id)
-    volumes.delete_volume(session, context, conf, agent, row)
+    if context.microversion.at_least("delete_force_param") and boolean(force, "force"):
+        require_admin(context, "volume:force_delete")
+        volumes.force_delete(session, context, conf, agent, row)
+    else:
+        volumes.delete_volume(session, context, conf, agent, row)
     return accepted()

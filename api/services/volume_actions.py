@@ -78,9 +78,15 @@ def _required(name: str, args: dict[str, Any], key: str) -> Any:
 def extend(ctx: ActionContext, row: Volume, args: Any) -> int:
     """Grow an available volume: hold the extra quota, mark it extending, ask the agent."""
     new_size = size(_required("os-extend", _args("os-extend", args), "new_size"), "new_size")
-    if row.status != "available":
-        raise BadRequest(f"Invalid volume: Volume {row.id} status must be available to "
-                         f"extend, but current status is: {row.status}.")
+    # From 3.42 an attached volume grows too: LIO reports the larger LV on the next
+    # READ CAPACITY, and the controller returns the volume to in-use when done.
+    allowed = ["available"]
+    if ctx.context.microversion.at_least("extend_in_use"):
+        allowed.append("in-use")
+    if row.status not in allowed:
+        raise BadRequest(f"Invalid volume: Volume {row.id} status must be "
+                         f"{' or '.join(allowed)} to extend, but current status is: "
+                         f"{row.status}.")
     if new_size <= row.size:
         raise BadRequest("Invalid input received: New size for extend must be greater than "
                          f"current size. (current: {row.size}, extended: {new_size}).")
@@ -89,18 +95,19 @@ def extend(ctx: ActionContext, row: Volume, args: Any) -> int:
     session, growth = ctx.session, new_size - row.size
     wanted = volumes.deltas(row.volume_type, 0, growth) if row.consumes_quota else {}
     reservations = volumes.reserve(session, ctx.conf, row.project_id, wanted, new_size)
-    if not states.transition(session, row.id, ["available"], "extending",
+    previous = row.status
+    if not states.transition(session, row.id, [previous], "extending",
                              task_owner=ctx.context.request_id):
         session.rollback()
-        raise BadRequest(f"Invalid volume: Volume {row.id} status must be available to "
-                         "extend.")
+        raise BadRequest(f"Invalid volume: Volume {row.id} changed status while being "
+                         "extended; retry.")
     session.commit()
     session.refresh(row)
     try:
         ctx.agent.extend_volume(ctx.context.request_id, volumes.agent_dict(row), new_size,
                                 reservations)
     except MessagingError as exc:
-        states.transition(session, row.id, ["extending"], "available")
+        states.transition(session, row.id, ["extending"], previous)
         quota.rollback(session, reservations)
         session.commit()
         raise ServiceUnavailable("The message broker is unavailable; the volume was not "

@@ -21,14 +21,13 @@ from api.errors import BadRequest, NotFound
 from api.validation import boolean
 from db.models import Volume, VolumeMetadata, VolumeType
 
-__all__ = ["ListQuery", "parse_list_query", "apply_filters", "page"]
+__all__ = ["ListQuery", "parse_list_query", "apply_filters", "page", "USER_FILTERS"]
 
 _PAGING = {"limit", "marker", "sort", "sort_key", "sort_dir", "offset", "with_count",
            "all_tenants"}
 # Filters every caller may use (Cinder's resource_filters.json for volumes).
-_USER_FILTERS = {"name", "status", "metadata", "bootable", "migration_status",
-                 "availability_zone", "group_id", "size", "glance_metadata", "volume_type",
-                 "created_at", "updated_at"}
+USER_FILTERS = {"name", "status", "metadata", "bootable", "migration_status",
+                "availability_zone", "group_id", "size", "glance_metadata", "volume_type"}
 # Further columns admins may filter on; other keys match nothing for them (sample 92).
 _ADMIN_FILTERS = {"project_id", "user_id", "host", "volume_type_id", "multiattach",
                   "id", "snapshot_id", "source_volid"}
@@ -104,7 +103,7 @@ def parse_list_query(context: RequestContext, query: Sequence[tuple[str, str]],
         raise BadRequest("offset is not supported; page with marker")
     all_projects = context.is_admin and boolean(params.get("all_tenants", "0"), "all_tenants")
     filters = {k: v for k, v in params.items() if k not in _PAGING}
-    allowed = _USER_FILTERS | _ADMIN_FILTERS if context.is_admin else _USER_FILTERS
+    allowed = USER_FILTERS | _ADMIN_FILTERS if context.is_admin else USER_FILTERS
     names = {k.removesuffix("~") for k in filters}
     unknown = sorted(names - allowed)
     if unknown and not context.is_admin:
@@ -154,9 +153,7 @@ def _condition(context: RequestContext, key: str, text: str) -> ColumnElement[bo
         return Volume.size == _int_param("size", text)
     if key == "volume_type":
         return Volume.volume_type.has(or_(VolumeType.name == text, VolumeType.id == text))
-    if key in ("created_at", "updated_at"):
-        raise BadRequest(f"Filtering on {key} needs microversion 3.60, which is not served.")
-    column = getattr(Volume, key, None) if key in _USER_FILTERS | _ADMIN_FILTERS else None
+    column = getattr(Volume, key, None) if key in USER_FILTERS | _ADMIN_FILTERS else None
     if column is None:
         return false()
     return column == text

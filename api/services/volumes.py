@@ -64,6 +64,10 @@ class CreateRequest:
 
 def parse_create(spec: dict[str, Any]) -> CreateRequest:
     """Check a ``volume`` object of POST /volumes against Cinder's create schema."""
+    for source in ("imageRef", "image_id", "backup_id"):
+        if spec.get(source):
+            raise BadRequest(f"Invalid input received: {source} is not supported: "
+                             "cinderblock has no image or backup service to copy from.")
     meta = spec.get("metadata")
     volume_type = spec.get("volume_type")
     if volume_type is not None and (not isinstance(volume_type, str)

@@ -76,3 +76,14 @@ def test_limits(client: TestClient) -> None:
     assert body["limits"]["absolute"].keys() == recorded["limits"]["absolute"].keys()
     assert body["limits"]["absolute"]["totalGigabytesUsed"] == 4
     assert body["limits"]["absolute"]["maxTotalVolumes"] == 10
+
+
+def test_limits_of_another_project_for_admins_from_3_39(client: TestClient) -> None:
+    create_volume(client, OTHER_PROJECT, size=7)
+    path = url(f"limits?project_id={OTHER_PROJECT}")
+    own = client.get(path, headers=headers()).json()["limits"]["absolute"]
+    assert own["totalGigabytesUsed"] == 0
+    other = client.get(path, headers=headers(version="3.39")).json()["limits"]["absolute"]
+    assert other["totalGigabytesUsed"] == 7
+    member = client.get(path, headers=headers(version="3.39", roles="member")).json()
+    assert member["limits"]["absolute"]["totalGigabytesUsed"] == 0

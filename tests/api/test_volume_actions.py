@@ -113,3 +113,14 @@ def test_force_delete(client: TestClient, transport: RecordingFakeTransport,
     assert _act(client, volume["id"], {"os-force_delete": {}}).status_code == 202
     assert transport.casts[-1][:2] == ("volume.node3@lvm", "delete_volume")
     assert _show(client, volume["id"])["status"] == "deleting"
+
+
+def test_extend_in_use_needs_3_42(client: TestClient, transport: RecordingFakeTransport,
+                                  session_factory: sessionmaker[Session]) -> None:
+    volume = create_volume(client)
+    place(session_factory, volume["id"], status="in-use")
+    assert _act(client, volume["id"], {"os-extend": {"new_size": 2}}).status_code == 400
+    assert _act(client, volume["id"], {"os-extend": {"new_size": 2}},
+                version="3.42").status_code == 202
+    assert transport.casts[-1][1] == "extend_volume"
+    assert _show(client, volume["id"])["status"] == "extending"

@@ -269,3 +269,24 @@ def test_broker_down_leaves_volume_in_error(client: TestClient,
     assert response.status_code == 503
     with session_factory() as session:
         assert [v.status for v in session.query(Volume)] == ["error"]
+
+
+def test_force_delete_parameter_from_3_23(client: TestClient,
+                                          transport: RecordingFakeTransport,
+                                          session_factory: sessionmaker[Session]) -> None:
+    volume = create_volume(client)
+    place(session_factory, volume["id"], status="creating")
+    path = url(f"volumes/{volume['id']}?force=true")
+    assert client.delete(path, headers=headers()).status_code == 400
+    assert client.delete(path, headers=headers(version="3.23", roles="member")
+                         ).status_code == 403
+    assert client.delete(path, headers=headers(version="3.23")).status_code == 202
+    assert transport.casts[-1][1] == "delete_volume"
+
+
+def test_create_from_image_or_backup_is_refused_not_ignored(client: TestClient) -> None:
+    for source in ({"imageRef": "c29f9107-d1dd-4fd3-959b-524c4b9c8afd"},
+                   {"backup_id": "c29f9107-d1dd-4fd3-959b-524c4b9c8afd"}):
+        response = client.post(url("volumes"), headers=headers(),
+                               json={"volume": {"size": 1, **source}})
+        assert response.status_code == 400, source
