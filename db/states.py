@@ -26,7 +26,7 @@ from db.models import Snapshot, Volume, VolumeAttachment, utcnow
 __all__ = [
     "IllegalTransition", "StateMachine", "VOLUME", "SNAPSHOT", "ATTACHMENT",
     "VOLUME_STATUSES", "SNAPSHOT_STATUSES", "ATTACHMENT_STATUSES", "VOLUME_ATTACH_STATUSES",
-    "transition",
+    "VOLUME_TRANSITIONS", "SNAPSHOT_TRANSITIONS", "ATTACHMENT_TRANSITIONS", "transition",
 ]
 
 
