@@ -3,8 +3,7 @@
 Names are Cinder's, so an operator's existing policy.yaml keeps working. Cinder's
 defaults come in three personas; ``admin`` is the cloud admin (every project, admin
 actions, services, types, quotas of others), ``member`` acts in its own project,
-``reader`` only reads there. Keystone's implied roles (admin → member → reader) mean
-each persona's rule names only its lowest role. Cinder's ``admin_api`` also accepts
+``reader`` only reads there. Cinder's ``admin_api`` also accepts
 ``is_admin_project``; cinderblock has no admin project, so any holder of the ``admin``
 role is a cloud admin, as in a default Keystone deployment.
 """
@@ -21,8 +20,11 @@ BASE = {
     "context_is_admin": "role:admin",
     "admin_api": "rule:context_is_admin",
     "admin_or_owner": "rule:context_is_admin or project_id:%(project_id)s",
+    # Cinder's string names only role:reader and counts on Keystone's implied roles;
+    # naming member too keeps members reading where roles are not implied (noauth's
+    # X-Roles, a Keystone whose implied roles were removed).
     "xena_system_admin_or_project_reader":
-        "role:admin or (role:reader and project_id:%(project_id)s)",
+        "role:admin or ((role:reader or role:member) and project_id:%(project_id)s)",
     "xena_system_admin_or_project_member":
         "role:admin or (role:member and project_id:%(project_id)s)",
 }

@@ -63,6 +63,12 @@ def test_default_personas(enforcer, caller, rule, target, allowed):
     assert enforcer.allows(caller, rule, target) is allowed
 
 
+def test_member_reads_even_without_the_implied_reader_role(enforcer):
+    bare_member = Caller("demo", "p1", ("member",))
+    assert enforcer.allows(bare_member, "volume:get_all", OWN)
+    assert not enforcer.allows(bare_member, "volume:get_all", {"project_id": "p2"})
+
+
 def test_refusal_is_cinders_403(enforcer):
     with pytest.raises(PolicyNotAuthorized) as raised:
         enforcer.enforce(READER, "volume:create")
