@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,19 +14,20 @@ from api.errors import ServiceUnavailable
 from api.keystone.client import KeystoneClient, TokenIdentity
 from api.keystone.validator import TokenValidator, Unauthorized
 from common.config import load
-from tests.keystone.server import Keystone
+from tests.keystone.server import Keystone, free_port
 
 
 def cinder_conf(tmp_path: Path, keystone: Keystone, password: str | None = None,
-                cache_time: int = 300) -> Path:
+                cache_time: int = 300, port: int | None = None) -> Path:
     """The install guide's [keystone_authtoken], with its old option names."""
     cinder = keystone.users["cinder"]
+    port = port or keystone.port
     path = tmp_path / "cinder.conf"
     path.write_text(f"""[DEFAULT]
 auth_strategy = keystone
 [keystone_authtoken]
-auth_uri = http://127.0.0.1:{keystone.port}
-auth_url = http://127.0.0.1:{keystone.port}
+auth_uri = http://127.0.0.1:{port}
+auth_url = http://127.0.0.1:{port}
 auth_plugin = password
 project_domain_id = default
 user_domain_id = default
@@ -137,3 +139,19 @@ def test_wrong_service_password_is_503_not_401(tmp_path, keystone):
     token, _ = keystone.token("demo")
     with pytest.raises(ServiceUnavailable):
         TokenValidator.from_config(conf).validate(token)
+
+
+def test_unreachable_keystone_is_503_not_401(tmp_path, keystone):
+    conf = load([str(cinder_conf(tmp_path, keystone, port=free_port()))]).keystone
+    with pytest.raises(ServiceUnavailable):
+        TokenValidator.from_config(conf).validate("any-token")
+
+
+def test_concurrent_validations_share_one_client(tmp_path, keystone):
+    """API worker threads validate at once through one keystoneauth1 session."""
+    checker = validator(tmp_path, keystone, cache_time=0)
+    issued = [(token, body["project"]["id"]) for token, body in
+              (keystone.token(user) for user in ("demo", "demo-reader", "alt-demo"))] * 8
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        projects = list(pool.map(lambda pair: checker.validate(pair[0]).project_id, issued))
+    assert projects == [project for _, project in issued]
