@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -87,6 +88,15 @@ class Keystone:
             ("OS_PROJECT_NAME", account.project), ("OS_USER_DOMAIN_ID", DOMAIN),
             ("OS_PROJECT_DOMAIN_ID", DOMAIN), ("OS_REGION_NAME", REGION)))
 
+    def authtoken_section(self) -> str:
+        """What cinderblock.conf needs to validate tokens against this Keystone."""
+        cinder = self.users["cinder"]
+        return (f"[keystone_authtoken]\nwww_authenticate_uri = {self.url}\n"
+                f"auth_url = {self.url}\nauth_type = password\n"
+                f"project_domain_id = {DOMAIN}\nuser_domain_id = {DOMAIN}\n"
+                f"project_name = {cinder.project}\nusername = {cinder.name}\n"
+                f"password = {cinder.password}\n")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -126,8 +136,12 @@ password_hash_rounds = 4
 
 
 def _manage(venv: Path, conf: Path, *args: str) -> None:
-    subprocess.run([str(venv / "bin" / "keystone-manage"), "--config-file", str(conf), *args],
-                   check=True, capture_output=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "keystone-manage"), "--config-file", str(conf), *args],
+        capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"keystone-manage {args[0]} failed ({done.returncode}):\n"
+                           f"{done.stderr[-3000:]}")
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -230,13 +244,18 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cinderblock-keystone-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    # SIGTERM (kill, timeout) must stop gunicorn too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     keystone = start(workdir, args.port, args.api_port)
-    for user in keystone.users:
-        print(f"# {user}\n{keystone.openrc(user)}\n")
-    print(f"# keystone {keystone.url} (state in {workdir}); Ctrl-C stops it", flush=True)
     try:
+        for user in keystone.users:
+            print(f"# {user}\n{keystone.openrc(user)}\n")
+        print(f"# cinderblock.conf\n{keystone.authtoken_section()}", flush=True)
+        print(f"# keystone {keystone.url} (state in {workdir}); Ctrl-C stops it", flush=True)
         keystone.process.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         keystone.stop()
 
 
