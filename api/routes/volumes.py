@@ -12,7 +12,7 @@ from api.errors import NotFound
 from api.policy import require_admin
 from api.responses import JSONResponse, accepted
 from api.services import volumes
-from api.services.volume_query import ListQuery, parse_list_query
+from api.services.volume_query import VOLUMES, ListQuery
 from api.validation import boolean, entity, read_body
 from api.views import volumes as view
 
@@ -21,8 +21,8 @@ BodyDep = Annotated[Any, Depends(read_body)]
 
 
 def _list_query(request: Request, context: ContextDep, conf: ConfigDep) -> ListQuery:
-    return parse_list_query(context, request.query_params.multi_items(),
-                            conf.default.osapi_max_limit)
+    return VOLUMES.parse(context, request.query_params.multi_items(),
+                         conf.default.osapi_max_limit)
 
 
 QueryDep = Annotated[ListQuery, Depends(_list_query)]

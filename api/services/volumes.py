@@ -19,8 +19,9 @@ from api.deps import RequestContext
 from api.errors import BadRequest, NotFound, OverLimit, ServiceUnavailable
 from api.services import volume_types, zones
 from api.services.agent_client import AgentClient
+from api.services.metadata import replace
 from api.services.scheduler_client import SchedulerClient
-from api.services.volume_query import ListQuery, apply_filters, page
+from api.services.volume_query import VOLUMES, ListQuery
 from api.validation import (
     boolean,
     invalid,
@@ -212,27 +213,9 @@ def update(session: Session, row: Volume, spec: dict[str, Any]) -> Volume:
         row.display_description = optional_text(
             spec.get("description", spec.get("display_description")), "description")
     if "metadata" in spec:
-        replace_metadata(session, row, metadata(spec["metadata"]))
+        replace(session, row.volume_metadata, VolumeMetadata, metadata(spec["metadata"]))
     session.commit()
     return row
-
-
-def replace_metadata(session: Session, row: Volume, wanted: dict[str, str]) -> None:
-    current = {item.key: item for item in row.volume_metadata}
-    for key, item in current.items():
-        if key not in wanted:
-            row.volume_metadata.remove(item)
-    merge_metadata(session, row, wanted)
-
-
-def merge_metadata(session: Session, row: Volume, wanted: dict[str, str]) -> None:
-    current = {item.key: item for item in row.volume_metadata}
-    for key, value in wanted.items():
-        if key in current:
-            current[key].value = value
-        else:
-            row.volume_metadata.append(VolumeMetadata(key=key, value=value))
-    session.flush()
 
 
 def _remove_unplaced(session: Session, conf: Config, row: Volume,
@@ -309,7 +292,7 @@ def _brief_columns() -> Any:
 
 def list_brief(session: Session, context: RequestContext, query: ListQuery
                ) -> tuple[list[Any], int | None]:
-    statement, count = page(session, context, _brief_columns(), query)
+    statement, count = VOLUMES.page(session, context, _brief_columns(), query)
     return list(session.execute(statement)), count
 
 
@@ -319,13 +302,13 @@ def list_detail(session: Session, context: RequestContext, query: ListQuery
     base = select(Volume).options(
         selectinload(Volume.volume_metadata), selectinload(Volume.attachments),
         selectinload(Volume.volume_type).raiseload("*"), raiseload(Volume.volume_admin_metadata))
-    statement, count = page(session, context, base, query)
+    statement, count = VOLUMES.page(session, context, base, query)
     return list(session.scalars(statement)), count
 
 
 def summarize(session: Session, context: RequestContext, query: ListQuery
               ) -> tuple[int, int, dict[str, list[str]]]:
-    scoped = apply_filters(context, select(Volume.id), query).subquery()
+    scoped = VOLUMES.filtered(context, select(Volume.id), query).subquery()
     total_count, total_size = session.execute(
         select(func.count(Volume.id), func.coalesce(func.sum(Volume.size), 0))
         .where(Volume.id.in_(select(scoped.c.id)))).one()

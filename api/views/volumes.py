@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from api.deps import RequestContext
+from api.views.pages import collection
 from db.models import Volume
 
 __all__ = ["volume", "volume_list", "summary", "metadata", "links", "iso", "service_uuid"]
@@ -108,17 +108,8 @@ def volume_list(context: RequestContext, items: list[dict[str, Any]], *, path: s
                 query: Sequence[tuple[str, str]], limit: int, count: int | None
                 ) -> dict[str, Any]:
     """A page of volumes, with a next link when the page is full."""
-    body: dict[str, Any] = {"volumes": items}
-    if items and len(items) >= limit:
-        params = [(k, v) for k, v in query if k != "marker"]
-        params.append(("marker", items[-1]["id"]))
-        body["volumes_links"] = [{
-            "rel": "next",
-            "href": f"{context.base_url}/v3/{context.project_id}/{path}?{urlencode(params)}",
-        }]
-    if count is not None:
-        body["count"] = count
-    return body
+    return collection(context, "volumes", items, path=path, query=query, limit=limit,
+                      count=count)
 
 
 def summary(context: RequestContext, total_count: int, total_size: int,
