@@ -13,8 +13,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -118,19 +119,22 @@ class Transport:
         return Connection(self.urls, heartbeat=heartbeat, transport_options=options,
                           failover_strategy="round-robin")
 
-    def cast(self, target: str, method: str, args: dict[str, Any] | None = None) -> None:
+    def cast(self, target: str, method: str, args: dict[str, Any] | None = None, *,
+             ttl: float | None = None) -> None:
         """Queue ``method(**args)`` for the server of routing key ``target``; no reply.
 
         The target's durable queue is declared first, so a cast made before its
-        consumer ever started waits in the queue instead of being dropped.
+        consumer ever started waits in the queue instead of being dropped. With
+        ``ttl`` the broker drops the message once it is that many seconds old: a
+        heartbeat that waited out an outage must not make a dead service look alive.
         """
         self._publish(_envelope(method, args or {}), _TOPIC, target,
-                      declare=[_durable_queue(target)])
+                      declare=[_durable_queue(target)], ttl=ttl)
 
     def fanout(self, exchange: str, method: str, args: dict[str, Any] | None = None) -> None:
         """Send ``method(**args)`` to every server listening on fanout ``exchange``."""
         self._publish(_envelope(method, args or {}),
-                      Exchange(exchange, type="fanout", durable=True), "", declare=[])
+                      Exchange(exchange, type="fanout", durable=True), "", declare=[], ttl=None)
 
     def call(self, target: str, method: str, args: dict[str, Any] | None = None, *,
              timeout: float = 60) -> Any:
@@ -184,13 +188,13 @@ class Transport:
                                     serializer="json", delivery_mode=1)
 
     def _publish(self, body: dict[str, Any], exchange: Exchange, routing_key: str,
-                 declare: list[Any]) -> None:
+                 declare: list[Any], ttl: float | None) -> None:
         with self._pool.acquire(block=True) as conn:
             producer = conn.Producer()
             try:
                 producer.publish(body, exchange=exchange, routing_key=routing_key,
                                  serializer="json", delivery_mode=2,
-                                 declare=[exchange, *declare],
+                                 declare=[exchange, *declare], expiration=ttl,
                                  retry=True, retry_policy=_RETRY)
             except conn.connection_errors as exc:
                 raise MessagingError(f"cannot publish {body['method']} to {routing_key}: "
@@ -248,6 +252,14 @@ class Server(ConsumerMixin):
         return [consumer_cls(queues=[b.queue], accept=["json"],
                              callbacks=[self._receiver(b.endpoint)])
                 for b in self._bindings]
+
+    @contextmanager
+    def establish_connection(self) -> Iterator[Any]:
+        # kombu's default back-off grows to 30 s; a broker restart takes seconds.
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                                   interval_start=0.5, interval_step=0.5, interval_max=2)
+            yield conn
 
     def on_consume_ready(self, connection: Any, channel: Any, consumers: Any,
                          **kwargs: Any) -> None:

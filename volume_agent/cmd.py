@@ -49,7 +49,8 @@ def build_managers(conf: Config, transport: Transport) -> list[VolumeManager]:
         driver.check_setup()
         zone = section.backend_availability_zone or conf.default.storage_availability_zone
         managers.append(VolumeManager(conf.default.host, name, driver, transport, zone=zone,
-                                      backend_name=section.volume_backend_name))
+                                      backend_name=section.volume_backend_name,
+                                      report_ttl=conf.default.service_down_time))
     return managers
 
 

@@ -41,7 +41,7 @@ class VolumeManager:
     """Endpoint of queue ``volume.<node>@<backend>`` and of the capability fanout."""
 
     def __init__(self, node: str, backend: str, driver: VolumeDriver, transport: Transport,
-                 *, zone: str, backend_name: str) -> None:
+                 *, zone: str, backend_name: str, report_ttl: float | None = None) -> None:
         self.node = node
         self.backend = backend
         self.service_host = f"{node}@{backend}"
@@ -49,6 +49,7 @@ class VolumeManager:
         self.transport = transport
         self.zone = zone
         self.backend_name = backend_name
+        self.report_ttl = report_ttl
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -59,8 +60,8 @@ class VolumeManager:
         with lock:
             yield
 
-    def _tell(self, method: str, **args: Any) -> None:
-        self.transport.cast(CONTROLLER_TOPIC, method, args)
+    def _tell(self, method: str, ttl: float | None = None, **args: Any) -> None:
+        self.transport.cast(CONTROLLER_TOPIC, method, args, ttl=ttl)
 
     def create_volume(self, volume: dict[str, Any],
                       request_spec: dict[str, Any] | None = None) -> None:
@@ -117,11 +118,14 @@ class VolumeManager:
         """Send the pools' stats; Cinder's backend-level keys are added to each pool."""
         pools = [{"volume_backend_name": self.backend_name, "storage_protocol": "iSCSI",
                   "vendor_name": "cinderblock", **pool} for pool in self.driver.get_pools()]
-        self._tell("capabilities", host=self.node, backend=self.backend, pools=pools)
+        self._tell("capabilities", ttl=self.report_ttl, host=self.node, backend=self.backend,
+                   pools=pools)
 
     def heartbeat(self) -> None:
-        self._tell("service_heartbeat", host=self.service_host, binary="cinderblock-volume",
-                   zone=self.zone)
+        """Reports expire after ``report_ttl`` (service_down_time): a late one would
+        make a service that died meanwhile look alive."""
+        self._tell("service_heartbeat", ttl=self.report_ttl, host=self.service_host,
+                   binary="cinderblock-volume", zone=self.zone)
 
     def reconcile_exports(self, timeout: float) -> None:
         """Ask the controller what must be exported and make the target match it."""

@@ -4,6 +4,8 @@ agents with recorded fake backends, on the real broker and a real database."""
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -58,6 +60,15 @@ def wait_for(predicate: Callable[[], T], timeout: float = 15, interval: float = 
 
 
 
+def purge_control_queues(transport: Transport) -> None:
+    """Tests share a vhost: drop what an earlier test's services left unconsumed."""
+    with transport.connection() as conn:
+        for key in ("scheduler", "controller"):
+            queue = Queue(queue_name(key), durable=True)(conn.channel())
+            queue.declare()
+            queue.purge()
+
+
 class Cluster:
     def __init__(self, conf: Config, sessions: sessionmaker[Session], transport: Transport,
                  drivers: dict[str, FakeVolumeDriver]) -> None:
@@ -70,11 +81,7 @@ class Cluster:
         self.servers: list[Server] = []
 
     def start(self) -> Cluster:
-        with self.transport.connection() as conn:
-            for key in ("scheduler", "controller"):
-                queue = Queue(queue_name(key), durable=True)(conn.channel())
-                queue.declare()
-                queue.purge()
+        purge_control_queues(self.transport)
         control = Server(self.transport)
         control.listen("scheduler", self.scheduler)
         control.listen("controller", ControllerEndpoint(self.sessions, self.scheduler,
@@ -145,9 +152,43 @@ class Cluster:
             return {v.id: v for v in session.scalars(select(Volume).where(Volume.id.in_(ids)))}
 
     def settle(self, ids: list[str], timeout: float = 20) -> dict[str, Volume]:
-        """Wait until every volume left ``creating``; returns them."""
-        def settled() -> dict[str, Volume] | None:
+        """Wait until every volume left ``creating``, or the timeout; returns them as
+        they are then, for the caller to assert on."""
+        deadline = time.monotonic() + timeout
+        while True:
             found = self.volumes(ids)
-            done = all(v.status in SETTLED for v in found.values()) and len(found) == len(ids)
-            return found if done else None
-        return wait_for(settled, timeout)
+            done = len(found) == len(ids) and all(v.status in SETTLED for v in found.values())
+            if done or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+class Daemon:
+    """A cinderblock binary run as a real process, its output kept for failure reports."""
+
+    def __init__(self, binary: str, conf_path: str, log_path: pathlib.Path) -> None:
+        self.command = [str(pathlib.Path(sys.executable).parent / binary),
+                        "--config-file", conf_path]
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Daemon:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")

@@ -125,3 +125,19 @@ def test_fanout_reaches_every_listener(transport: Transport) -> None:
     finally:
         for server in servers:
             server.stop()
+
+
+def test_cast_with_ttl_expires_unconsumed(transport: Transport, topic: str) -> None:
+    transport.cast(topic, "note", {"stale": True}, ttl=0.2)
+    transport.cast(topic, "note", {"fresh": True})
+    time.sleep(0.5)
+    recorder = Recorder()
+    server = Server(transport)
+    server.listen(topic, recorder)
+    server.start()
+    try:
+        assert recorder.event.wait(5)
+        time.sleep(0.3)
+        assert recorder.seen == [("note", {"fresh": True})]
+    finally:
+        server.stop()

@@ -1,0 +1,177 @@
+"""cinderblock-scheduler and cinderblock-volume as real processes on the real broker:
+the API's create reaching `available`, kill -9 of an agent mid-create, a RabbitMQ
+restart during a stream of creates, and services going down when an agent stops.
+
+These are about processes, not SQL dialects, so they run on one database server
+(the first of CINDERBLOCK_TEST_DBS, MariaDB by default). Backends are recorded fakes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from common.config import load
+from common.messaging import Transport
+from tests.messaging.cluster import Cluster, Daemon, purge_control_queues, wait_for, write_conf
+
+PROJECT = "5a3f9c1e7b2d4a6c8e0f1a2b3c4d5e6f"
+HEADERS = {"X-Auth-Token": f"admin:{PROJECT}"}
+SERVER_OF_URL = {"mysql": "mariadb", "postgresql": "postgresql", "sqlite": "sqlite"}
+
+
+@pytest.fixture
+def one_db_url(db_url: str) -> str:
+    wanted = (os.environ.get("CINDERBLOCK_TEST_DBS") or "mariadb").split(",")[0].strip()
+    if SERVER_OF_URL[db_url.split(":", 1)[0]] != wanted:
+        pytest.skip(f"process tests run on {wanted} only")
+    return db_url
+
+
+class Deployment:
+    """Config, daemons and a DB/broker view (a Cluster with no in-process servers)."""
+
+    def __init__(self, tmp_path: pathlib.Path, broker_url: str, db_url: str,
+                 sessions: sessionmaker[Session], transport: Transport) -> None:
+        self.tmp_path = tmp_path
+        self.broker_url = broker_url
+        self.db_url = db_url
+        self.node = f"node-{uuid.uuid4().hex[:6]}"
+        self.record = tmp_path / "fake-a.jsonl"
+        self.daemons: list[Daemon] = []
+        self.conf_path = self.write(fake_create_delay=0)
+        self.view = Cluster(load([self.conf_path]), sessions, transport, {})
+        purge_control_queues(transport)
+
+    def write(self, down_time: int = 3, **backend: object) -> str:
+        name = f"c-{len(list(self.tmp_path.glob('c-*.conf')))}.conf"
+        return write_conf(self.tmp_path / name, self.broker_url, self.db_url,
+                          {"a": {"fake_capacity_gb": 1000, "fake_record_file": self.record,
+                                 **backend}},
+                          host=self.node, auth_strategy="noauth", service_down_time=down_time)
+
+    def start(self, binary: str, conf_path: str | None = None) -> Daemon:
+        log = self.tmp_path / f"{binary}.log"
+        daemon = Daemon(binary, conf_path or self.conf_path, log).start()
+        self.daemons.append(daemon)
+        return daemon
+
+    def start_all(self, conf_path: str | None = None) -> tuple[Daemon, Daemon]:
+        scheduler = self.start("cinderblock-scheduler", conf_path)
+        agent = self.start("cinderblock-volume", conf_path)
+        wait_for(lambda: self.view.schedulable() == 1, timeout=30)
+        return scheduler, agent
+
+    def recorded(self, volume_id: str) -> list[str]:
+        if not self.record.exists():
+            return []
+        entries = [json.loads(line) for line in self.record.read_text().splitlines()]
+        return [e["effect"] for e in entries if e["id"] == volume_id]
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {d.log_path.name}\n{d.log()}" for d in self.daemons)
+
+
+@pytest.fixture
+def deployment(tmp_path: pathlib.Path, broker_url: str, one_db_url: str,
+               session_factory: sessionmaker[Session],
+               transport: Transport) -> Iterator[Deployment]:
+    made = Deployment(tmp_path, broker_url, one_db_url, session_factory, transport)
+    yield made
+    for daemon in made.daemons:
+        daemon.stop()
+
+
+def services(client: TestClient) -> dict[tuple[str, str], str]:
+    body = client.get(f"/v3/{PROJECT}/os-services", headers=HEADERS).json()
+    return {(s["binary"], s["host"]): s["state"] for s in body["services"]}
+
+
+def test_api_create_reaches_available_and_services_show_up_then_down(
+        deployment: Deployment) -> None:
+    _, agent = deployment.start_all()
+    node = deployment.node
+    with TestClient(create_app(load([deployment.conf_path]))) as client:
+        created = client.post(f"/v3/{PROJECT}/volumes", headers=HEADERS,
+                              json={"volume": {"size": 2, "name": "v"}})
+        assert created.status_code == 202, created.text
+        volume_id = created.json()["volume"]["id"]
+
+        def status() -> str | None:
+            body = client.get(f"/v3/{PROJECT}/volumes/{volume_id}", headers=HEADERS).json()
+            return body["volume"]["status"] != "creating" and body["volume"]
+        volume = wait_for(status, timeout=20)
+        assert volume["status"] == "available", deployment.logs()
+        assert volume["os-vol-host-attr:host"] == f"{node}@a#a"
+        assert deployment.recorded(volume_id) == ["created"]
+
+        assert wait_for(lambda: services(client).get(("cinderblock-volume", f"{node}@a"))
+                        == "up")
+        assert services(client)[("cinderblock-scheduler", node)] == "up"
+        agent.signal(signal.SIGTERM)
+        assert wait_for(lambda: services(client)[("cinderblock-volume", f"{node}@a")]
+                        == "down", timeout=10)
+        assert services(client)[("cinderblock-scheduler", node)] == "up"
+
+
+def test_agent_killed_mid_create_does_not_create_twice(deployment: Deployment) -> None:
+    slow = deployment.write(fake_create_delay=30)
+    deployment.start("cinderblock-scheduler")
+    agent = deployment.start("cinderblock-volume", slow)
+    wait_for(lambda: deployment.view.schedulable() == 1, timeout=30)
+    volume_id = deployment.view.create(1)
+    wait_for(lambda: deployment.recorded(volume_id) == ["created"], timeout=20)
+    agent.signal(signal.SIGKILL)
+    deployment.start("cinderblock-volume")
+    volume = deployment.view.settle([volume_id], timeout=30)[volume_id]
+    assert volume.status == "available", deployment.logs()
+    assert deployment.recorded(volume_id) == ["created", "exists"]
+
+
+def rabbitmq(action: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", action], check=True, capture_output=True, timeout=120)
+
+
+def test_broker_restart_during_creates_loses_none(deployment: Deployment) -> None:
+    # Heartbeats stop while the broker is down; the agent must not count as down meanwhile.
+    deployment.start_all(deployment.write(down_time=60))
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def stream(count: int, pause: Callable[[], None]) -> None:
+        try:
+            for _ in range(count):
+                ids.append(deployment.view.create(1))
+                pause()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    stop = threading.Event()
+    caster = threading.Thread(target=stream, args=(30, lambda: stop.wait(0.1)))
+    caster.start()
+    wait_for(lambda: len(ids) >= 5)
+    rabbitmq("stop_app")
+    try:
+        stop.wait(1)
+    finally:
+        rabbitmq("start_app")
+    caster.join(timeout=120)
+    assert not errors, errors
+    assert len(ids) == 30
+    volumes = deployment.view.settle(ids, timeout=60)
+    stuck = {v.id: (v.status, v.host) for v in volumes.values() if v.status != "available"}
+    assert len(volumes) == 30 and not stuck, f"{stuck}\n{deployment.logs()}"
+    created = [effect for volume_id in ids for effect in deployment.recorded(volume_id)
+               if effect == "created"]
+    assert len(created) == 30
