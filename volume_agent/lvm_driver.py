@@ -75,16 +75,17 @@ class LVMDriver:
             return self._thin
         try:
             self.lvm.vg_info()
-            lvs = self.lvm.list_lvs()
             lvm_type = self.conf.lvm_type
+            if lvm_type == "default":
+                self._thin = False
+                return False
+            lvs = self.lvm.list_lvs()
             if lvm_type == "auto":
                 thin = self.lvm.supports_thin() and (self.lvm.pool_name in lvs or not lvs)
-            elif lvm_type == "thin":
-                if not self.lvm.supports_thin():
-                    raise DriverError("lvm_type = thin, but LVM here has no thin provisioning")
-                thin = True
+            elif not self.lvm.supports_thin():
+                raise DriverError("lvm_type = thin, but LVM here has no thin provisioning")
             else:
-                thin = False
+                thin = True
             if thin and self.lvm.pool_name not in lvs:
                 LOG.info("creating thin pool %s/%s", self.lvm.vg, self.lvm.pool_name)
                 self.lvm.create_thin_pool()
@@ -117,7 +118,7 @@ class LVMDriver:
                 self._lvm_step("create volume", self.lvm.create_lv, name, size, thin)
         elif existing.size < size:
             self._lvm_step("extend volume", self.lvm.extend, name, size)
-        return self._model_update(volume)
+        return {"provider_location": self._location(volume)}
 
     def _create_copy(self, name: str, size: int, lvs: dict[str, LogicalVolume], source: str,
                      thin: bool, volume_id: str, what: str) -> None:
@@ -221,15 +222,16 @@ class LVMDriver:
         return (connection.location_iqn(volume.provider_location, name)
                 or f"{self.conf.target_prefix}{name}".lower())
 
-    def _model_update(self, volume: Volume) -> dict[str, Any]:
-        """Location and credentials for the controller to keep; reused when it already
-        has them, so a volume keeps one IQN and one secret for its whole life."""
-        chap = (connection.parse_auth(volume.provider_auth)
-                or self._exporter_step("read credentials", self.exporter.credentials,
-                                       self._iqn(volume))
+    def _location(self, volume: Volume) -> str:
+        return connection.format_location(self.portal, self._iqn(volume))
+
+    def _credentials(self, volume: Volume, iqn: str) -> connection.Chap:
+        """The controller's copy first, then those of a live ACL (another initiator of
+        the same volume, not yet persisted), and only then new ones: a volume keeps
+        one secret for its whole life, also across a lost configuration."""
+        return (connection.parse_auth(volume.provider_auth)
+                or self._exporter_step("read credentials", self.exporter.credentials, iqn)
                 or connection.new_chap())
-        return {"provider_location": connection.format_location(self.portal, self._iqn(volume)),
-                "provider_auth": connection.format_auth(chap)}
 
     def initialize_connection(self, volume: Volume, connector: dict[str, Any]
                               ) -> dict[str, Any]:
@@ -243,9 +245,8 @@ class LVMDriver:
         lv = self._lvs().get(name)
         if lv is None:
             raise DriverError(f"cannot export volume {volume.id}: it does not exist")
-        model_update = self._model_update(volume)
-        chap = connection.parse_auth(model_update["provider_auth"])
         iqn = self._iqn(volume)
+        chap = self._credentials(volume, iqn)
         created = self._exporter_step("export volume", self.exporter.ensure_target, iqn, name,
                                       self.lvm.lv_path(name), lv.is_thin)
         try:
@@ -259,7 +260,8 @@ class LVMDriver:
         info = connection.connection_info(
             volume_id=volume.id, iqn=iqn, portal=self.portal, chap=chap, access_mode=mode,
             discard=lv.is_thin, multipath=bool(connector.get("multipath")))
-        info["model_update"] = model_update
+        info["model_update"] = {"provider_location": self._location(volume),
+                                "provider_auth": connection.format_auth(chap)}
         return info
 
     def terminate_connection(self, volume: Volume, connector: dict[str, Any] | None) -> None:

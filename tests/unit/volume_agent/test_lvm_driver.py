@@ -88,15 +88,13 @@ def test_thin_without_lvm_support_fails_setup(tmp_path: pathlib.Path) -> None:
 
 # -- create ---------------------------------------------------------------------------
 
-def test_create_makes_an_lv_of_the_asked_size_and_credentials(thick) -> None:
+def test_create_makes_an_lv_of_the_asked_size(thick) -> None:
     driver, lvm, _ = thick
     volume = vol(size=3)
     update = driver.create_volume(volume)
     lv = lvm.lvs[f"volume-{volume.id}"]
     assert (lv.size, lv.segtype) == (3 * GiB, "linear")
-    assert update["provider_location"] == f"127.0.0.1:3260,1 {PREFIX}volume-{volume.id} 0"
-    method, user, secret = update["provider_auth"].split()
-    assert method == "CHAP" and len(user) == 20 and len(secret) == 16
+    assert update == {"provider_location": f"127.0.0.1:3260,1 {PREFIX}volume-{volume.id} 0"}
 
 
 def test_thin_create_makes_a_thin_lv(thin) -> None:
@@ -106,13 +104,11 @@ def test_thin_create_makes_a_thin_lv(thin) -> None:
     assert lvm.lvs[f"volume-{volume.id}"].segtype == "thin"
 
 
-def test_redelivered_create_changes_nothing_and_keeps_credentials(thick) -> None:
+def test_redelivered_create_changes_nothing(thick) -> None:
     driver, lvm, _ = thick
     volume = vol()
-    first = driver.create_volume(volume)
-    again = driver.create_volume(Volume(volume.id, 1, provider_auth=first["provider_auth"]))
+    assert driver.create_volume(volume) == driver.create_volume(volume)
     assert lvm.calls.count("create_lv") == 1
-    assert again == first
 
 
 def test_create_finding_a_smaller_lv_extends_it(thick) -> None:
@@ -275,10 +271,11 @@ def test_thick_snapshot_is_sized_like_its_origin_and_wiped_on_delete(thick) -> N
 def test_connection_info_has_the_shape_os_brick_reads(thick) -> None:
     driver, _, exporter = thick
     volume = vol()
-    auth = driver.create_volume(volume)["provider_auth"]
-    volume = Volume(volume.id, 1, provider_auth=auth)
+    driver.create_volume(volume)
     info = driver.initialize_connection(volume, {"initiator": INITIATOR})
-    _, user, secret = auth.split()
+    auth = info["model_update"]["provider_auth"]
+    method, user, secret = auth.split()
+    assert method == "CHAP" and len(user) == 20 and len(secret) == 16
     iqn = f"{PREFIX}volume-{volume.id}"
     assert info["driver_volume_type"] == "iscsi"
     assert info["data"] == {
@@ -286,8 +283,19 @@ def test_connection_info_has_the_shape_os_brick_reads(thick) -> None:
         "target_lun": 0, "volume_id": volume.id, "auth_method": "CHAP",
         "auth_username": user, "auth_password": secret, "encrypted": False,
         "access_mode": "rw", "discard": False}
-    assert info["model_update"]["provider_auth"] == auth
+    assert info["model_update"]["provider_location"] == f"127.0.0.1:3260,1 {iqn} 0"
     assert exporter.targets[iqn].acls == {INITIATOR: (user, secret, False)}
+
+
+def test_a_reexport_reuses_the_controllers_credentials(thick) -> None:
+    driver, _, exporter = thick
+    volume = vol()
+    driver.create_volume(volume)
+    stored = Volume(volume.id, 1, provider_auth="CHAP keptuser keptsecret123456")
+    info = driver.initialize_connection(stored, {"initiator": INITIATOR})
+    assert (info["data"]["auth_username"], info["data"]["auth_password"]) == (
+        "keptuser", "keptsecret123456")
+    assert info["model_update"]["provider_auth"] == stored.provider_auth
 
 
 def test_multipath_connector_gets_portal_lists_and_ro_maps_read_only(thin) -> None:
