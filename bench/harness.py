@@ -67,7 +67,7 @@ class Harness:
             ids = api.volume_ids()
             t0 = time.perf_counter()
             with ThreadPoolExecutor(DELETE_THREADS) as pool:
-                list(pool.map(api.delete_volume, ids))
+                list(pool.map(api.purge_volume, ids))
             return api.wait_all(ids, None, t0) if ids else 0.0
 
         return self.guarded(system, f"{figure} cleanup", delete_all)

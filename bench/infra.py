@@ -44,8 +44,9 @@ def drop_database(name: str) -> None:
 
 
 def _rabbitmqctl(*args: str, check: bool = True) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=check,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True)
+    if check and done.returncode:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {done.stderr.strip()[-300:]}")
 
 
 def reset_vhost(name: str) -> None:

@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import figures
 from bench.cinder_side import Cinder
 from bench.cinderblock_side import Cinderblock
 from bench.client import POLL_INTERVAL
+from bench.figures import attach, creates, listing, memory
 from bench.harness import Harness
 from bench.report import Figure, format_table
 from bench.sut import ServiceDied, SystemUnderTest
@@ -67,21 +67,21 @@ def _meta(args: argparse.Namespace) -> dict:
 
 
 def _measure(harness: Harness, args: argparse.Namespace, since: float) -> list[Figure]:
-    results = [figures.memory(harness, "idle")]
-    figures.warm_up(harness)
+    results = [memory.resident(harness, "idle")]
+    creates.warm_up(harness)
     _step("warm-up done", since)
-    results += figures.sequential_create(harness, args.sequential)
+    results += creates.sequential_create(harness, args.sequential)
     _step("sequential creates done", since)
     for round_no, count in enumerate(args.concurrent):
-        results += figures.concurrent_create(harness, count, round_no)
+        results += creates.concurrent_create(harness, count, round_no)
         _step(f"{count} concurrent creates done", since)
-    results += figures.load(harness, args.load)
+    results += creates.load(harness, args.load)
     _step(f"{args.load} volumes loaded", since)
-    results += figures.listing(harness, args.samples)
+    results += listing.reads(harness, args.samples)
     _step("listing done", since)
-    results += figures.attach_round_trip(harness, args.attach)
+    results += attach.round_trips(harness, args.attach)
     _step("attach round trips done", since)
-    results.append(figures.memory(harness, "after load"))
+    results.append(memory.resident(harness, "after load"))
     return results
 
 
