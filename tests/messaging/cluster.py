@@ -71,21 +71,25 @@ def purge_control_queues(transport: Transport) -> None:
 
 class Cluster:
     def __init__(self, conf: Config, sessions: sessionmaker[Session], transport: Transport,
-                 drivers: dict[str, FakeVolumeDriver]) -> None:
+                 drivers: dict[str, FakeVolumeDriver], schedulers: int = 1) -> None:
         self.conf = conf
         self.sessions = sessions
         self.transport = transport
         self.drivers = drivers
         self.node = conf.default.host
-        self.scheduler = SchedulerManager(sessions, transport, conf)
+        self.schedulers = [SchedulerManager(sessions, transport, conf)
+                           for _ in range(schedulers)]
         self.servers: list[Server] = []
 
     def start(self) -> Cluster:
         purge_control_queues(self.transport)
-        control = Server(self.transport)
-        control.listen("scheduler", self.scheduler)
-        control.listen("controller", ControllerEndpoint(self.sessions, self.scheduler,
-                                                        self.conf))
+        controls = []
+        for scheduler in self.schedulers:
+            control = Server(self.transport)
+            control.listen("scheduler", scheduler)
+            control.listen("controller", ControllerEndpoint(self.sessions, scheduler,
+                                                            self.conf))
+            controls.append(control)
         agents = Server(self.transport)
         self.managers = []
         for name, driver in self.drivers.items():
@@ -94,7 +98,7 @@ class Cluster:
             agents.listen(f"volume.{manager.service_host}", manager)
             agents.listen_fanout(VOLUME_FANOUT, manager)
             self.managers.append(manager)
-        for server in (control, agents):
+        for server in (*controls, agents):
             server.start()
             assert server.ready.wait(10)
             self.servers.append(server)

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import load
-from common.messaging import Transport
+from common.messaging import VOLUME_FANOUT, Transport
 from db import quota
 from db.models import Pool, Service, Volume
 from db.session import session_scope
@@ -28,10 +28,12 @@ def cluster(tmp_path: pathlib.Path, broker_url: str, db_url: str, transport: Tra
             session_factory: sessionmaker[Session]) -> Iterator[ClusterFactory]:
     started: list[Cluster] = []
 
-    def start(drivers: dict[str, FakeVolumeDriver], **default: object) -> Cluster:
+    def start(drivers: dict[str, FakeVolumeDriver], schedulers: int = 1,
+              **default: object) -> Cluster:
         node = f"node-{uuid.uuid4().hex[:6]}"
         path = write_conf(tmp_path / "c.conf", broker_url, db_url, host=node, **default)
-        started.append(Cluster(load([path]), session_factory, transport, drivers).start())
+        started.append(Cluster(load([path]), session_factory, transport, drivers,
+                               schedulers).start())
         return started[-1]
 
     yield start
@@ -74,10 +76,13 @@ def test_no_valid_backend_gives_error_with_reason(cluster: ClusterFactory) -> No
     assert c.allocated() == {f"{c.node}@a#a": 0}
 
 
+@pytest.mark.parametrize("schedulers", [1, 2])
 def test_concurrent_creates_spread_by_capacity_and_never_overcommit(
-        cluster: ClusterFactory) -> None:
+        cluster: ClusterFactory, schedulers: int) -> None:
+    """With two schedulers on one queue and database, placements race for the same
+    pools; the guarded claims keep every pool within its capacity."""
     drivers = {"a": FakeVolumeDriver("a", 40), "b": FakeVolumeDriver("b", 20)}
-    c = cluster(drivers)
+    c = cluster(drivers, schedulers)
     ids = [c.create(5) for _ in range(13)]
     volumes = c.settle(ids, timeout=30)
     placed = [v for v in volumes.values() if v.status == "available"]
@@ -217,3 +222,17 @@ def test_capability_report_replaces_pool_stats(cluster: ClusterFactory) -> None:
     caps = wait_for(total)
     assert caps["volume_backend_name"] == "a"
     assert caps["storage_protocol"] == "iSCSI"
+
+
+def test_capability_fanout_makes_every_agent_report(cluster: ClusterFactory) -> None:
+    drivers = {"a": FakeVolumeDriver("a", 100), "b": FakeVolumeDriver("b", 100)}
+    c = cluster(drivers)
+    for driver in drivers.values():
+        driver.capacity_gb = 300
+    c.transport.fanout(VOLUME_FANOUT, "report_capabilities")
+
+    def totals() -> list[float]:
+        with c.sessions() as session:
+            found = [p.capabilities["total_capacity_gb"] for p in session.scalars(select(Pool))]
+        return found if found == [300, 300] else []
+    wait_for(totals)
