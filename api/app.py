@@ -10,6 +10,7 @@ from api.errors import install_handlers
 from api.middleware import ApiMiddleware
 from api.responses import JSONResponse
 from api.routes import (
+    attachments,
     availability_zones,
     quotas,
     resource_filters,
@@ -20,8 +21,10 @@ from api.routes import (
     volume_metadata,
     volumes,
 )
+from api.services import attachment_actions  # noqa: F401  (registers the legacy actions)
 from api.services.agent_client import AgentClient
 from api.services.scheduler_client import Caster, SchedulerClient
+from api.services.volume_rpc import VolumeRpc
 from common.config import Config
 from common.messaging import Transport
 from db.session import make_engine, make_session_factory
@@ -50,9 +53,10 @@ def create_app(conf: Config, *, transport: Caster | None = None,
         transport = Transport.from_config(conf)
     app.state.scheduler = SchedulerClient(transport)
     app.state.agent = AgentClient(transport)
+    app.state.volume_rpc = VolumeRpc(transport, conf.default.rpc_response_timeout)
     install_handlers(app)
     app.add_middleware(ApiMiddleware)
     for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
-                   availability_zones, services, resource_filters):
+                   availability_zones, services, resource_filters, attachments):
         app.include_router(module.router)
     return app

@@ -19,12 +19,13 @@ from api.errors import BadRequest
 from api.microversions import Version
 from api.services.agent_client import AgentClient
 from api.services.scheduler_client import SchedulerClient
+from api.services.volume_rpc import VolumeRpc
 from common.config import Config
 
 __all__ = [
     "RequestContext", "ContextDep", "SessionDep", "ConfigDep", "SchedulerDep", "AgentDep",
     "CallerDep", "get_context", "get_caller", "get_session", "get_config", "get_scheduler",
-    "get_agent",
+    "get_agent", "VolumeRpcDep", "get_volume_rpc",
 ]
 
 # Cinder routes only hex (and dashed) project ids; anything else is an unknown path.
@@ -85,9 +86,14 @@ def get_agent(request: Request) -> AgentClient:
     return request.app.state.agent
 
 
+def get_volume_rpc(request: Request) -> VolumeRpc:
+    return request.app.state.volume_rpc
+
+
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 CallerDep = Annotated[RequestContext, Depends(get_caller)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ConfigDep = Annotated[Config, Depends(get_config)]
 SchedulerDep = Annotated[SchedulerClient, Depends(get_scheduler)]
 AgentDep = Annotated[AgentClient, Depends(get_agent)]
+VolumeRpcDep = Annotated[VolumeRpc, Depends(get_volume_rpc)]

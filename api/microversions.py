@@ -79,6 +79,9 @@ FEATURES: dict[str, Version] = {
     "list_count": Version(3, 45),                # with_count=true adds count
     "shared_targets": Version(3, 48),            # shared_targets, service_uuid
     "services_backend_state": Version(3, 49),    # backend_state in os-services
+    "attachments": Version(3, 27),               # /attachments (reserve, connect, delete)
+    "attachment_complete": Version(3, 44),       # attachments os-complete
+    "attach_mode": Version(3, 54),               # mode (rw/ro) in attachment create
 }
 
 # Cinder features at or below MAX that cinderblock does not serve: their URLs are 404.
@@ -94,10 +97,10 @@ NOT_SERVED: dict[str, Version] = {
     "worker cleanup": Version(3, 24),
     "service log levels": Version(3, 32),
     "replication groups": Version(3, 38),
-    "attachments API (served by the attachments module when present)": Version(3, 27),
     "revert to snapshot": Version(3, 40),
     "backup metadata": Version(3, 43),
     "create from image or backup (imageRef, backup_id: 400)": Version(3, 47),
+    "cross-AZ backups": Version(3, 51),
 }
 
 MIN = Version(3, 0)

@@ -85,6 +85,9 @@ DEFAULT_OPTS = [
     _s("default_volume_type", "__DEFAULT__", "Volume type of volumes created without one."),
     _i("service_down_time", 60, "Seconds without a heartbeat after which a service is down.",
        min=1),
+    _i("rpc_response_timeout", 60,
+       "Seconds the API waits for a volume service to answer a call (exporting or "
+       "unexporting for attach and detach) before it rolls the request back.", min=1),
     _i("report_interval", 10, "Seconds between heartbeats and capability reports.", min=1),
     _i("scheduler_max_attempts", 3, "Backends a create is tried on before it fails.", min=1),
     _l("scheduler_default_filters",

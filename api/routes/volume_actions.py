@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from api.deps import AgentDep, ConfigDep, ContextDep, SessionDep
+from api.deps import AgentDep, ConfigDep, ContextDep, SessionDep, VolumeRpcDep
 from api.services.volume_actions import ActionContext, perform
 from api.validation import read_body
 
@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v3/{project_id}/volumes/{volume_id}", tags=["volume 
 @router.post("/action")
 def volume_action(volume_id: str, body: Annotated[Any, Depends(read_body)],
                   context: ContextDep, session: SessionDep, conf: ConfigDep,
-                  agent: AgentDep) -> Response:
-    """Extend, set flags, or (admins) reset status and force delete; empty body."""
-    status = perform(ActionContext(session, context, conf, agent), volume_id, body)
-    return Response(status_code=status, media_type="application/json")
+                  agent: AgentDep, rpc: VolumeRpcDep) -> Response:
+    """Extend, set flags, attach and detach, or (admins) reset status and force delete."""
+    result = perform(ActionContext(session, context, conf, agent, rpc), volume_id, body)
+    if isinstance(result, Response):
+        return result
+    return Response(status_code=result, media_type="application/json")

@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from api.deps import RequestContext
 from api.errors import BadRequest, ServiceUnavailable
 from api.policy import require_admin
 from api.services import volumes
 from api.services.agent_client import AgentClient
+from api.services.volume_rpc import VolumeRpc
 from api.validation import boolean, size
 from common.config import Config
 from common.messaging import MessagingError
@@ -29,15 +31,17 @@ __all__ = ["ActionContext", "ACTIONS", "action", "perform"]
 
 @dataclass(frozen=True)
 class ActionContext:
-    """What a handler may use; handlers return the response status (200/202)."""
+    """What a handler may use; handlers return the response status (200/202), or the
+    response itself when the action answers with a body (os-initialize_connection)."""
 
     session: Session
     context: RequestContext
     conf: Config
     agent: AgentClient
+    rpc: VolumeRpc
 
 
-Handler = Callable[[ActionContext, Volume, Any], int]
+Handler = Callable[[ActionContext, Volume, Any], int | Response]
 ACTIONS: dict[str, Handler] = {}
 
 
@@ -48,7 +52,7 @@ def action(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def perform(ctx: ActionContext, volume_id: str, body: Any) -> int:
+def perform(ctx: ActionContext, volume_id: str, body: Any) -> int | Response:
     """Run the one action ``body`` names on the volume; returns the status to answer."""
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("Malformed request body: give exactly one action.")
