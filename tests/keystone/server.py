@@ -2,9 +2,10 @@
 
 SQLite, fernet tokens, the in-process cache and cheap password hashing keep it fast;
 gunicorn runs it with one worker because a second one hits "database is locked" on
-SQLite. ``start()`` bootstraps the accounts of the install guide (admin, the
-``cinder`` service user, the ``volumev3`` endpoints) plus the users the policy
-tests need: a member and a reader of ``demo`` and a member of a second project.
+SQLite. ``start()`` copies a cached bootstrapped state and adds the accounts of
+``accounts.py``: the install guide's (admin, the ``cinder`` service user, the
+``volumev3`` endpoints) and the policy tests' (a member and a reader of ``demo``, a
+member of a second project).
 
 By hand: ``python -m tests.keystone.server [--port 5000] [--api-port 8776]`` runs
 it in the foreground and prints an openrc for each user.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,31 +26,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.keystone.venv import ensure_venv
+from tests.keystone.accounts import BOOTSTRAP_URL, DOMAIN, REGION, USERS, User, create_accounts
+from tests.keystone.cached import CACHE, built_once, digest, ensure_venv
 
 __all__ = ["Keystone", "User", "start", "free_port"]
 
 HERE = Path(__file__).parent
-REGION = "RegionOne"
-DOMAIN = "default"
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    password: str
-    project: str
-    roles: tuple[str, ...]
-
-
-# Who exists after bootstrap; passwords are fixed so a person can log in by hand.
-USERS = (
-    User("admin", "admin-password", "admin", ("admin",)),
-    User("cinder", "cinder-password", "service", ("admin", "service")),
-    User("demo", "demo-password", "demo", ("member",)),
-    User("demo-reader", "demo-reader-password", "demo", ("reader",)),
-    User("alt-demo", "alt-demo-password", "alt-demo", ("member",)),
-)
+# What keystone-manage leaves in a state directory; a session starts from a copy.
+_STATE = ("keystone.db", "fernet-keys", "fernet-receipts", "credential-keys")
 
 
 @dataclass
@@ -112,9 +97,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _write_config(workdir: Path) -> Path:
-    conf = workdir / "keystone.conf"
-    conf.write_text(f"""[DEFAULT]
+def _config(workdir: Path) -> str:
+    return f"""[DEFAULT]
 log_file = {workdir / "keystone.log"}
 [database]
 connection = sqlite:///{workdir / "keystone.db"}
@@ -131,7 +115,12 @@ enabled = true
 backend = dogpile.cache.memory
 [identity]
 password_hash_rounds = 4
-""")
+"""
+
+
+def _write_config(workdir: Path) -> Path:
+    conf = workdir / "keystone.conf"
+    conf.write_text(_config(workdir))
     return conf
 
 
@@ -159,65 +148,38 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"keystone did not answer on {url} within 60 s; see {log}")
 
 
-class _Admin:
-    """Just enough of Keystone's admin API to create the test accounts."""
+def _bootstrapped_state(venv: Path) -> Path:
+    """Database and keys after keystone-manage's set-up steps, built once per venv and
+    configuration (each step costs seconds of imports; together ~20 s)."""
+    admin = next(user for user in USERS if user.name == "admin")
 
-    def __init__(self, keystone: Keystone) -> None:
-        token, _ = keystone.token("admin")
-        self.client = httpx.Client(base_url=keystone.url, headers={"X-Auth-Token": token})
+    def bootstrap(state: Path) -> None:
+        state.mkdir(parents=True)
+        conf = _write_config(state)
+        _manage(venv, conf, "db_sync")
+        for keys in ("fernet_setup", "credential_setup"):
+            _manage(venv, conf, keys, "--keystone-user", str(os.getuid()),
+                    "--keystone-group", str(os.getgid()))
+        _manage(venv, conf, "bootstrap", "--bootstrap-password", admin.password,
+                "--bootstrap-admin-url", BOOTSTRAP_URL, "--bootstrap-public-url",
+                BOOTSTRAP_URL, "--bootstrap-internal-url", BOOTSTRAP_URL,
+                "--bootstrap-region-id", REGION)
 
-    def create(self, collection: str, body: dict) -> str:
-        kind = collection.rstrip("s")
-        response = self.client.post(f"/{collection}", json={kind: body})
-        response.raise_for_status()
-        return response.json()[kind]["id"]
-
-    def lookup(self, collection: str, name: str) -> str:
-        response = self.client.get(f"/{collection}", params={"name": name})
-        response.raise_for_status()
-        return response.json()[collection][0]["id"]
-
-    def grant(self, project: str, user: str, role: str) -> None:
-        self.client.put(f"/projects/{project}/users/{user}/roles/{role}").raise_for_status()
-
-
-def _bootstrap_accounts(keystone: Keystone) -> None:
-    admin = _Admin(keystone)
-    # keystone-manage bootstrap makes these four roles (admin implies member implies reader).
-    roles = {name: admin.lookup("roles", name)
-             for name in ("admin", "member", "reader", "service")}
-    projects = {"admin": admin.lookup("projects", "admin")}
-    for user in keystone.users.values():
-        if user.name == "admin":
-            continue
-        if user.project not in projects:
-            projects[user.project] = admin.create("projects", {
-                "name": user.project, "domain_id": DOMAIN})
-        user_id = admin.create("users", {"name": user.name, "password": user.password,
-                                         "domain_id": DOMAIN})
-        for role in user.roles:
-            admin.grant(projects[user.project], user_id, roles[role])
-    service = admin.create("services", {"type": "volumev3", "name": "cinderv3"})
-    for interface in ("public", "internal", "admin"):
-        admin.create("endpoints", {
-            "service_id": service, "interface": interface, "region_id": REGION,
-            "url": f"http://127.0.0.1:{keystone.api_port}/v3/%(project_id)s"})
+    key = digest(venv.name.encode(), _config(Path("/")).encode(), admin.password.encode())
+    return built_once(CACHE / f"keystone-state-{key}", bootstrap)
 
 
 def start(workdir: Path, port: int | None = None, api_port: int = 8776) -> Keystone:
-    """A bootstrapped Keystone serving from ``workdir`` (about 15 s once the venv exists)."""
+    """A bootstrapped Keystone serving from ``workdir`` (seconds once the venv and the
+    bootstrapped state are cached; a first run installs them)."""
     venv = ensure_venv()
-    port = port or free_port()
+    state = _bootstrapped_state(venv)
+    for name in _STATE:
+        copy = shutil.copytree if (state / name).is_dir() else shutil.copy2
+        copy(state / name, workdir / name)
     conf = _write_config(workdir)
-    _manage(venv, conf, "db_sync")
-    for keys in ("fernet_setup", "credential_setup"):
-        _manage(venv, conf, keys, "--keystone-user", str(os.getuid()),
-                "--keystone-group", str(os.getgid()))
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}/v3"
-    admin = next(user for user in USERS if user.name == "admin")
-    _manage(venv, conf, "bootstrap", "--bootstrap-password", admin.password,
-            "--bootstrap-admin-url", url, "--bootstrap-public-url", url,
-            "--bootstrap-internal-url", url, "--bootstrap-region-id", REGION)
     log = workdir / "gunicorn.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
@@ -228,7 +190,7 @@ def start(workdir: Path, port: int | None = None, api_port: int = 8776) -> Keyst
     keystone = Keystone(port, api_port, workdir, process)
     try:
         _wait_ready(url, process, log)
-        _bootstrap_accounts(keystone)
+        create_accounts(url, keystone.token("admin")[0], api_port)
     except BaseException:
         keystone.stop()
         raise
