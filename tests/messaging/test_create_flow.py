@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import load
 from common.messaging import VOLUME_FANOUT, Transport
 from db import quota
-from db.models import Pool, Service, Volume
+from db.models import Pool, Service, Volume, VolumeAttachment
 from db.session import session_scope
 from scheduler.host_manager import VOLUME_BINARY
 from tests.messaging.cluster import Cluster, wait_for, write_conf
@@ -236,3 +236,20 @@ def test_capability_fanout_makes_every_agent_report(cluster: ClusterFactory) -> 
             found = [p.capabilities["total_capacity_gb"] for p in session.scalars(select(Pool))]
         return found if found == [300, 300] else []
     wait_for(totals)
+
+
+def test_exports_for_host_lists_attached_volumes_and_initiators(
+        cluster: ClusterFactory) -> None:
+    c = cluster({"a": FakeVolumeDriver("a", 100)})
+    attached = c.insert_volume(1, host=f"{c.node}@a#a", status="in-use")
+    c.insert_volume(1, host=f"{c.node}@a#a", status="available")
+    c.insert_volume(1, host=f"{c.node}x@a#a", status="in-use")
+    with session_scope(c.sessions) as session:
+        for initiator in ("iqn.1993-08.org.debian:01:aa", "iqn.1993-08.org.debian:01:bb"):
+            session.add(VolumeAttachment(volume_id=attached, attach_status="attached",
+                                         connector={"initiator": initiator}))
+    exports = c.transport.call("controller", "exports_for_host",
+                               {"host": f"{c.node}@a"}, timeout=10)
+    assert [e["volume"]["id"] for e in exports] == [attached]
+    assert sorted(exports[0]["initiators"]) == ["iqn.1993-08.org.debian:01:aa",
+                                                "iqn.1993-08.org.debian:01:bb"]
