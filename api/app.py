@@ -15,6 +15,8 @@ from api.routes import (
     quotas,
     resource_filters,
     services,
+    snapshot_metadata,
+    snapshots,
     types,
     versions,
     volume_actions,
@@ -57,6 +59,7 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     install_handlers(app)
     app.add_middleware(ApiMiddleware)
     for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
-                   availability_zones, services, resource_filters, attachments):
+                   availability_zones, services, resource_filters, attachments,
+                   snapshots, snapshot_metadata):
         app.include_router(module.router)
     return app

@@ -68,13 +68,16 @@ FEATURES: dict[str, Version] = {
     "group_id_filter": Version(3, 10),           # accepted; cinderblock has no groups
     "volume_summary": Version(3, 12),            # GET volumes/summary
     "volume_group_id": Version(3, 13),           # group_id in volume bodies
+    "snapshot_group_snapshot_id": Version(3, 14),  # group_snapshot_id in snapshot bodies
     "metadata_etag": Version(3, 15),             # ETag / If-Match on volume metadata
     "volume_provider_id": Version(3, 21),        # provider_id in volume bodies (admin)
     "delete_force_param": Version(3, 23),        # DELETE volumes/{id}?force=true (admin)
+    "snapshot_metadata_filter": Version(3, 22),  # snapshots?metadata=
     "resource_filters": Version(3, 33),          # GET resource_filters
     "like_filters": Version(3, 34),              # name~=part filters
     "summary_metadata": Version(3, 36),          # metadata in volumes/summary
     "limits_project_filter": Version(3, 39),     # limits?project_id= for admins
+    "snapshot_user_id": Version(3, 41),          # user_id in snapshot bodies
     "extend_in_use": Version(3, 42),             # os-extend of in-use volumes
     "list_count": Version(3, 45),                # with_count=true adds count
     "shared_targets": Version(3, 48),            # shared_targets, service_uuid

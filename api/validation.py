@@ -18,7 +18,7 @@ from api.errors import BadRequest
 
 __all__ = [
     "read_body", "entity", "size", "optional_text", "metadata", "optional_uuid", "boolean",
-    "invalid", "DB_MAX_INT", "MAX_TEXT",
+    "invalid", "DB_MAX_INT", "MAX_TEXT", "reject_unexpected", "display_updates",
 ]
 
 DB_MAX_INT = 0x7FFFFFFF
@@ -116,3 +116,24 @@ def boolean(value: Any, field: str) -> bool:
         if lowered in _FALSE:
             return False
     raise invalid(field, value, f"{value!r} is not a valid boolean")
+
+
+def reject_unexpected(spec: dict[str, Any], allowed: set[str]) -> None:
+    """Cinder's schemas forbid additional properties; say which ones, as it does."""
+    unexpected = sorted(spec.keys() - allowed)
+    if unexpected:
+        raise BadRequest("Additional properties are not allowed "
+                         f"({', '.join(repr(k) for k in unexpected)} was unexpected)")
+
+
+def display_updates(spec: dict[str, Any]) -> dict[str, str | None]:
+    """The ``display_name``/``display_description`` columns an update sets: ``name`` and
+    ``description`` win over their old ``display_*`` spellings."""
+    updates: dict[str, str | None] = {}
+    if "name" in spec or "display_name" in spec:
+        updates["display_name"] = optional_text(spec.get("name", spec.get("display_name")),
+                                                "name")
+    if "description" in spec or "display_description" in spec:
+        updates["display_description"] = optional_text(
+            spec.get("description", spec.get("display_description")), "description")
+    return updates

@@ -11,7 +11,7 @@ from api.deps import AgentDep, ConfigDep, ContextDep, RequestContext, SchedulerD
 from api.errors import NotFound
 from api.policy import require_admin
 from api.responses import JSONResponse, accepted
-from api.services import volumes
+from api.services import snapshots, volumes
 from api.services.volume_query import VOLUMES, ListQuery
 from api.validation import boolean, entity, read_body
 from api.views import volumes as view
@@ -89,13 +89,16 @@ def update_volume(volume_id: str, body: BodyDep, context: ContextDep,
 
 @router.delete("/{volume_id}", status_code=202)
 def delete_volume(volume_id: str, context: ContextDep, session: SessionDep, conf: ConfigDep,
-                  agent: AgentDep, force: str = "false") -> Response:
+                  agent: AgentDep, force: str = "false", cascade: str = "false") -> Response:
     """Delete a volume: at once if it never reached storage, else through its agent.
-    From 3.23 admins may pass ``force=true`` (as ``os-force_delete``)."""
+    From 3.23 admins may pass ``force=true`` (as ``os-force_delete``); ``cascade=true``
+    deletes its snapshots first."""
     row = volumes.find(session, context, volume_id)
     if context.microversion.at_least("delete_force_param") and boolean(force, "force"):
         require_admin(context, "volume:force_delete")
         volumes.force_delete(session, context, conf, agent, row)
+    elif boolean(cascade, "cascade"):
+        snapshots.delete_volume_cascade(session, context, conf, agent, row)
     else:
         volumes.delete_volume(session, context, conf, agent, row)
     return accepted()

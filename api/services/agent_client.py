@@ -1,4 +1,5 @@
-"""Casts to the agent that holds a volume (``volume.<host>@<backend>``): delete and extend.
+"""Casts to the agent that holds a volume (``volume.<host>@<backend>``): delete, extend, and
+snapshots of it.
 
 These go straight to the agent because the volume is already placed; the
 agent's result arrives on the controller queue and finishes the transition.
@@ -31,3 +32,14 @@ class AgentClient:
         self.transport.cast(messaging.volume_topic(volume["host"]), "extend_volume",
                             {"volume": volume, "new_size": new_size,
                              "reservations": reservations})
+
+    def create_snapshot(self, request_id: str, snapshot: dict[str, Any]) -> None:
+        """``snapshot`` carries the volume's ``host``, which picks the agent."""
+        messaging.request_id.set(request_id)
+        self.transport.cast(messaging.volume_topic(snapshot["host"]), "create_snapshot",
+                            {"snapshot": snapshot})
+
+    def delete_snapshot(self, request_id: str, snapshot: dict[str, Any]) -> None:
+        messaging.request_id.set(request_id)
+        self.transport.cast(messaging.volume_topic(snapshot["host"]), "delete_snapshot",
+                            {"snapshot": snapshot})

@@ -24,10 +24,12 @@ from api.services.scheduler_client import SchedulerClient
 from api.services.volume_query import VOLUMES, ListQuery
 from api.validation import (
     boolean,
+    display_updates,
     invalid,
     metadata,
     optional_text,
     optional_uuid,
+    reject_unexpected,
     size,
 )
 from common.config import Config
@@ -39,7 +41,7 @@ from db.quota import OverQuota
 __all__ = [
     "CreateRequest", "parse_create", "find", "create", "update", "delete_volume",
     "force_delete", "list_brief", "list_detail", "summarize", "volume_message", "deltas",
-    "reserve",
+    "reserve", "check_deletable", "not_deletable",
 ]
 
 DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
@@ -203,15 +205,9 @@ def create(session: Session, context: RequestContext, conf: Config,
 
 
 def update(session: Session, row: Volume, spec: dict[str, Any]) -> Volume:
-    unexpected = sorted(spec.keys() - _UPDATABLE)
-    if unexpected:
-        raise BadRequest("Additional properties are not allowed "
-                         f"({', '.join(repr(k) for k in unexpected)} was unexpected)")
-    if "name" in spec or "display_name" in spec:
-        row.display_name = optional_text(spec.get("name", spec.get("display_name")), "name")
-    if "description" in spec or "display_description" in spec:
-        row.display_description = optional_text(
-            spec.get("description", spec.get("display_description")), "description")
+    reject_unexpected(spec, _UPDATABLE)
+    for column, value in display_updates(spec).items():
+        setattr(row, column, value)
     if "metadata" in spec:
         replace(session, row.volume_metadata, VolumeMetadata, metadata(spec["metadata"]))
     session.commit()
@@ -225,7 +221,7 @@ def _remove_unplaced(session: Session, conf: Config, row: Volume,
     volume_type, project_id, gigabytes = row.volume_type, row.project_id, row.size
     counted = row.consumes_quota
     if not states.VOLUME.delete(session, row.id, expected):
-        raise BadRequest(_not_deletable())
+        raise BadRequest(not_deletable())
     if not counted:
         return
     freed = quota.reserve(session, project_id, deltas(volume_type, -1, -gigabytes),
@@ -245,7 +241,7 @@ def _start_delete(session: Session, conf: Config, agent: AgentClient,
         return
     if not states.VOLUME.transition(session, row.id, expected, "deleting",
                                     task_owner=context.request_id):
-        raise BadRequest(_not_deletable())
+        raise BadRequest(not_deletable())
     session.commit()
     session.refresh(row)
     try:
@@ -258,7 +254,7 @@ def _start_delete(session: Session, conf: Config, agent: AgentClient,
                                  "error_deleting and the delete may be retried.") from exc
 
 
-def _not_deletable() -> str:
+def not_deletable() -> str:
     return ("Invalid volume: Volume status must be available or error or error_restoring or "
             "error_extending or error_managing and must not be migrating, attached, belong "
             "to a group, have snapshots, awaiting a transfer, or be disassociated from "
@@ -272,17 +268,22 @@ def delete_volume(session: Session, context: RequestContext, conf: Config, agent
     Quota for a placed volume is released when the agent confirms (controller's
     ``volume_deleted``), so a failed delete keeps counting what still exists.
     """
-    if row.status not in DELETABLE or row.attach_status != "detached" or row.migration_status \
-            or row.group_id or _has_snapshots(session, row):
-        raise BadRequest(_not_deletable())
+    check_deletable(session, row)
     _start_delete(session, conf, agent, context, row, DELETABLE)
+
+
+def check_deletable(session: Session, row: Volume, *, with_snapshots: bool = False) -> None:
+    """Cinder's refusal of a delete; ``with_snapshots`` for a cascade that takes them too."""
+    if row.status not in DELETABLE or row.attach_status != "detached" or row.migration_status \
+            or row.group_id or (not with_snapshots and _has_snapshots(session, row)):
+        raise BadRequest(not_deletable())
 
 
 def force_delete(session: Session, context: RequestContext, conf: Config, agent: AgentClient,
                  row: Volume) -> None:
     """The admin's delete from any status; snapshots still block it."""
     if _has_snapshots(session, row):
-        raise BadRequest(_not_deletable())
+        raise BadRequest(not_deletable())
     _start_delete(session, conf, agent, context, row, FORCE_DELETABLE)
 
 
