@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import Config
+from common.messaging import volume_topic
 from db import quota
-from db.models import Service, Volume, VolumeAttachment, utcnow
+from db.models import Service, Snapshot, Volume, VolumeAttachment, VolumeType, utcnow
 from db.session import session_scope
-from db.states import VOLUME
+from db.states import SNAPSHOT, VOLUME
 from scheduler.host_manager import adjust, save_capabilities
 from scheduler.manager import SchedulerManager, finish_create, volume_message
 
@@ -146,6 +147,57 @@ class ControllerEndpoint:
                                  status_reason=None):
                 adjust(session, pool, new_size - old_size)
                 quota.commit(session, reservations or [])
+
+    def snapshot_created(self, snapshot_id: str, status: str,
+                         provider_location: str | None = None,
+                         error: str | None = None) -> None:
+        """``available`` (progress 100%) or ``error``; quota stays counted either way,
+        since the row exists until it is deleted."""
+        with session_scope(self.sessions) as session:
+            if status == "available":
+                SNAPSHOT.transition(session, snapshot_id, ["creating"], "available",
+                                    progress="100%", provider_location=provider_location,
+                                    status_reason=None)
+            else:
+                SNAPSHOT.transition(session, snapshot_id, ["creating"], "error",
+                                    status_reason=error or "the backend failed to create it")
+
+    def snapshot_deleted(self, snapshot_id: str, status: str,
+                         error: str | None = None) -> None:
+        """Remove the row and release its quota; when it was the last snapshot of a volume
+        being deleted (``?cascade=true``), cast the volume's own delete."""
+        volume_delete = None
+        with session_scope(self.sessions) as session:
+            snapshot = session.get(Snapshot, snapshot_id, populate_existing=True)
+            if snapshot is None or snapshot.status != "deleting":
+                return
+            volume = session.get(Volume, snapshot.volume_id, populate_existing=True)
+            if status != "deleted":
+                SNAPSHOT.transition(session, snapshot_id, ["deleting"], "error_deleting",
+                                    status_reason=error)
+                if volume is not None:
+                    VOLUME.transition(session, volume.id, ["deleting"], "error_deleting",
+                                      status_reason=f"snapshot {snapshot_id}: {error}")
+                return
+            if not SNAPSHOT.delete(session, snapshot_id, ["deleting"]):
+                return
+            if snapshot.consumes_quota:
+                type_name = session.scalar(select(VolumeType.name).where(
+                    VolumeType.id == snapshot.volume_type_id))
+                ids = quota.reserve(
+                    session, snapshot.project_id,
+                    {"snapshots": -1, "gigabytes": -snapshot.volume_size,
+                     f"snapshots_{type_name}": -1,
+                     f"gigabytes_{type_name}": -snapshot.volume_size},
+                    conf=self.conf.default)
+                quota.commit(session, ids)
+            last = session.scalar(select(Snapshot.id).where(
+                Snapshot.volume_id == snapshot.volume_id).limit(1)) is None
+            if volume is not None and volume.status == "deleting" and last and volume.host:
+                volume_delete = volume_message(volume)
+        if volume_delete is not None:
+            self.scheduler.transport.cast(volume_topic(volume_delete["host"]),
+                                          "delete_volume", {"volume": volume_delete})
 
     def exports_for_host(self, host: str) -> list[dict[str, Any]]:
         """What backend ``host`` (``node@backend``) must export: attached volumes and

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from common.messaging import Transport
-from volume_agent.driver import DriverError, Export, Volume, VolumeDriver
+from volume_agent.driver import DriverError, Export, Snapshot, Volume, VolumeDriver
 
 __all__ = ["VolumeManager", "CONTROLLER_TOPIC"]
 
@@ -35,6 +35,11 @@ def _volume(data: dict[str, Any]) -> Volume:
                   snapshot_id=data.get("snapshot_id"), source_volid=data.get("source_volid"),
                   provider_location=data.get("provider_location"),
                   provider_auth=data.get("provider_auth"))
+
+
+def _snapshot(data: dict[str, Any]) -> Snapshot:
+    return Snapshot(id=data["id"], volume_id=data["volume_id"],
+                    volume_size=int(data["volume_size"]))
 
 
 class VolumeManager:
@@ -103,6 +108,32 @@ class VolumeManager:
                 return
         self._tell("volume_extended", volume_id=volume["id"], status="available",
                    new_size=new_size, error=None, reservations=reservations)
+
+    def create_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """Serialised on the volume's id: a snapshot and a delete or extend of its origin
+        must not interleave."""
+        with self._serialised(snapshot["volume_id"]):
+            try:
+                update = self.driver.create_snapshot(_snapshot(snapshot)) or {}
+            except Exception as exc:
+                LOG.exception("create of snapshot %s failed", snapshot["id"])
+                self._tell("snapshot_created", snapshot_id=snapshot["id"], status="error",
+                           provider_location=None, error=_user_message(exc))
+                return
+        self._tell("snapshot_created", snapshot_id=snapshot["id"], status="available",
+                   provider_location=update.get("provider_location"), error=None)
+
+    def delete_snapshot(self, snapshot: dict[str, Any]) -> None:
+        with self._serialised(snapshot["volume_id"]):
+            try:
+                self.driver.delete_snapshot(_snapshot(snapshot))
+            except Exception as exc:
+                LOG.exception("delete of snapshot %s failed", snapshot["id"])
+                self._tell("snapshot_deleted", snapshot_id=snapshot["id"],
+                           status="error_deleting", error=_user_message(exc))
+                return
+        self._tell("snapshot_deleted", snapshot_id=snapshot["id"], status="deleted",
+                   error=None)
 
     def initialize_connection(self, volume: dict[str, Any],
                               connector: dict[str, Any]) -> dict[str, Any]:
