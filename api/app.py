@@ -7,11 +7,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import NoAuth
 from api.errors import install_handlers
+from api.metrics import MetricsMiddleware
 from api.middleware import ApiMiddleware
 from api.responses import JSONResponse
 from api.routes import (
     attachments,
     availability_zones,
+    health,
     quotas,
     resource_filters,
     services,
@@ -53,11 +55,14 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     app.state.sessions = sessions or make_session_factory(make_engine(conf.database))
     if transport is None:
         transport = Transport.from_config(conf)
+    app.state.transport = transport
     app.state.scheduler = SchedulerClient(transport)
     app.state.agent = AgentClient(transport)
     app.state.volume_rpc = VolumeRpc(transport, conf.default.rpc_response_timeout)
     install_handlers(app)
     app.add_middleware(ApiMiddleware)
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(health.router)
     for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
                    availability_zones, services, resource_filters, attachments,
                    snapshots, snapshot_metadata):

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import microversions
 from api.errors import ApiError, ServiceUnavailable
+from common import messaging
 
 __all__ = ["ApiMiddleware"]
 
@@ -47,6 +48,7 @@ class ApiMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = f"req-{uuid.uuid4()}"
+        messaging.request_id.set(request_id)  # every log line of this request carries it
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         ids = [(b"x-openstack-request-id", request_id.encode()),

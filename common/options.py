@@ -108,6 +108,8 @@ DEFAULT_OPTS = [
     _b("debug", False, "Log at debug level."),
     _s("log_file", None, "Log to this file instead of standard error."),
     _s("log_dir", None, "Directory for log files."),
+    _b("use_json", False, "Log one JSON object per line (time, level, logger, pid, "
+       "request_id, message) instead of text."),
 ]
 
 DATABASE_OPTS = [

@@ -8,17 +8,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import common.logging
+
 __all__ = ["setup_logging", "run_every", "wait_for_signal"]
 
 LOG = logging.getLogger(__name__)
 
 
 def setup_logging(default: Any) -> None:
-    """Log as configured in ``[DEFAULT]`` (``debug``, ``log_file``)."""
-    logging.basicConfig(
-        level=logging.DEBUG if default.debug else logging.INFO, filename=default.log_file,
-        format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
-    logging.getLogger("amqp").setLevel(logging.WARNING)
+    """Log as configured in ``[DEFAULT]``, every line with the request id it serves."""
+    common.logging.configure(default)
 
 
 def run_every(interval: float, task: Callable[[], None], stop: threading.Event,
