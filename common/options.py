@@ -108,6 +108,10 @@ DEFAULT_OPTS = [
     _b("debug", False, "Log at debug level."),
     _s("log_file", None, "Log to this file instead of standard error."),
     _s("log_dir", None, "Directory for log files."),
+    _s("metrics_listen", "127.0.0.1", "Address of the volume service's Prometheus /metrics."),
+    _i("metrics_port", 0, "Port of the volume service's Prometheus /metrics (pool size, "
+       "free, thin data%/metadata%, operation latencies and failures); 0: not served.",
+       min=0, max=65535),
     _b("use_json", False, "Log one JSON object per line (time, level, logger, pid, "
        "request_id, message) instead of text."),
 ]

@@ -16,6 +16,8 @@ from common.service import run_every, setup_logging, wait_for_signal
 from volume_agent.driver import VolumeDriver
 from volume_agent.fake_driver import FakeVolumeDriver
 from volume_agent.manager import VolumeManager
+from volume_agent.metrics import InstrumentedDriver
+from volume_agent.metrics import serve as serve_metrics
 
 __all__ = ["main", "make_driver", "build_managers"]
 
@@ -45,7 +47,7 @@ def build_managers(conf: Config, transport: Transport) -> list[VolumeManager]:
         raise SystemExit("enabled_backends is empty: this volume service has nothing to serve")
     managers = []
     for name, section in conf.backends.items():
-        driver = make_driver(section)
+        driver = InstrumentedDriver(make_driver(section), name)
         driver.check_setup()
         zone = section.backend_availability_zone or conf.default.storage_availability_zone
         managers.append(VolumeManager(conf.default.host, name, driver, transport, zone=zone,
@@ -65,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     setup_logging(conf.default)
     transport = Transport.from_config(conf)
     managers = build_managers(conf, transport)
+    if conf.default.metrics_port:
+        serve_metrics(conf.default.metrics_listen, conf.default.metrics_port,
+                      {m.backend: m.driver for m in managers})
     server = Server(transport)
     for manager in managers:
         server.listen(f"volume.{manager.service_host}", manager)
