@@ -13,9 +13,15 @@ from api.responses import JSONResponse
 from api.routes import (
     attachments,
     availability_zones,
+    capabilities,
+    extensions,
     health,
+    hosts,
+    messages,
+    quota_classes,
     quotas,
     resource_filters,
+    scheduler_stats,
     services,
     snapshot_metadata,
     snapshots,
@@ -65,6 +71,7 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     app.include_router(health.router)
     for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
                    availability_zones, services, resource_filters, attachments,
-                   snapshots, snapshot_metadata):
+                   snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
+                   capabilities, quota_classes, extensions):
         app.include_router(module.router)
     return app

@@ -63,7 +63,9 @@ class Version:
 # Version-gated behaviour cinderblock implements, named for what it changes.
 FEATURES: dict[str, Version] = {
     "strict_bootable_filter": Version(3, 2),     # bootable=false filters, not "any value"
+    "messages": Version(3, 3),                   # /messages (user messages)
     "glance_metadata_filter": Version(3, 4),     # accepted; no volume has image metadata
+    "messages_pagination": Version(3, 5),        # filters, sort and markers on /messages
     "services_cluster": Version(3, 7),           # cluster (null) in os-services
     "group_id_filter": Version(3, 10),           # accepted; cinderblock has no groups
     "volume_summary": Version(3, 12),            # GET volumes/summary
@@ -82,6 +84,7 @@ FEATURES: dict[str, Version] = {
     "list_count": Version(3, 45),                # with_count=true adds count
     "shared_targets": Version(3, 48),            # shared_targets, service_uuid
     "services_backend_state": Version(3, 49),    # backend_state in os-services
+    "pool_name_filter": Version(3, 28),          # get_pools?name=
     "attachments": Version(3, 27),               # /attachments (reserve, connect, delete)
     "attachment_complete": Version(3, 44),       # attachments os-complete
     "attach_mode": Version(3, 54),               # mode (rw/ro) in attachment create
@@ -90,7 +93,6 @@ FEATURES: dict[str, Version] = {
 # Cinder features at or below MAX that cinderblock does not serve: their URLs are 404.
 NOT_SERVED: dict[str, Version] = {
     "image upload visibility/protected": Version(3, 1),
-    "user messages API": Version(3, 3),
     "consistency groups update": Version(3, 6),
     "clusters API": Version(3, 7),
     "manageable volumes and snapshots": Version(3, 8),
@@ -104,6 +106,7 @@ NOT_SERVED: dict[str, Version] = {
     "backup metadata": Version(3, 43),
     "create from image or backup (imageRef, backup_id: 400)": Version(3, 47),
     "cross-AZ backups": Version(3, 51),
+    "get_pools volume_type filter (the filter is ignored)": Version(3, 35),
 }
 
 MIN = Version(3, 0)

@@ -36,7 +36,7 @@ __all__ = [
     "Base", "utcnow", "new_id", "DEFAULT_VOLUME_TYPE",
     "Volume", "VolumeMetadata", "VolumeAdminMetadata", "VolumeType", "VolumeTypeExtraSpec",
     "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
-    "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool",
+    "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool", "Message",
 ]
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -353,3 +353,30 @@ class Pool(Base):
     capabilities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     allocated_capacity_gb: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    """A user-visible event (``/messages``, 3.3): why a request of the project failed.
+
+    ``event_id`` is Cinder's ``VOLUME_<resource>_<action>_<detail>``; the text users
+    read is built from ``action_id`` and ``detail_id`` when shown. Rows past
+    ``expires_at`` are no longer guaranteed and may be purged.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_project_id_created_at", "project_id", "created_at"),
+        MYSQL_OPTS,
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str | None] = mapped_column(String(255))
+    resource_type: Mapped[str | None] = mapped_column(String(255))
+    resource_uuid: Mapped[str | None] = mapped_column(String(36))
+    event_id: Mapped[str] = mapped_column(String(255))
+    action_id: Mapped[str | None] = mapped_column(String(10))
+    detail_id: Mapped[str | None] = mapped_column(String(10))
+    message_level: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

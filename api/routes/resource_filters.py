@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.deps import ContextDep
 from api.errors import NotFound
 from api.responses import JSONResponse
+from api.services import messages, snapshots
 from api.services.volume_query import USER_FILTERS
 
 router = APIRouter(prefix="/v3/{project_id}/resource_filters", tags=["resource filters"])
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/v3/{project_id}/resource_filters", tags=["resource f
 def list_resource_filters(context: ContextDep, resource: str | None = None) -> JSONResponse:
     if not context.microversion.at_least("resource_filters"):
         raise NotFound("The resource could not be found.")
-    served = {"volume": sorted(USER_FILTERS)}
+    served = {"volume": sorted(USER_FILTERS), "snapshot": sorted(snapshots.USER_FILTERS),
+              "message": sorted(messages.USER_FILTERS)}
     chosen = {resource: served.get(resource, [])} if resource else served
     return JSONResponse({"resource_filters": [
         {"resource": name, "filters": filters} for name, filters in chosen.items()

@@ -15,7 +15,7 @@ from db import quota
 from db.models import Quota
 
 __all__ = ["check_target", "quota_set", "quota_usage_set", "default_set", "update", "reset",
-           "absolute_limits"]
+           "absolute_limits", "class_set", "update_class"]
 
 _LIMIT_NAMES = (
     ("maxTotalVolumes", "volumes"), ("maxTotalSnapshots", "snapshots"),
@@ -66,19 +66,22 @@ def _limit(resource: str, value: Any) -> int:
     return limit
 
 
-def update(session: Session, conf: Config, target: str, wanted: Any) -> dict[str, int]:
-    """Set the given limits for ``target``; a limit below what is held is refused."""
+def _checked_limits(session: Session, wanted: Any, key: str) -> dict[str, int]:
+    """The resource -> limit pairs of a ``quota_set``/``quota_class_set`` body."""
     if not isinstance(wanted, dict) or not wanted:
-        raise BadRequest("Missing required element 'quota_set' in request body.")
+        raise BadRequest(f"Missing required element '{key}' in request body.")
     known = quota.resource_names(session)
     bad = sorted(set(wanted) - set(known) - {"id"})
     if bad:
-        raise BadRequest(f"Bad key(s): {', '.join(bad)} in quota_set")
+        raise BadRequest(f"Bad key(s): {', '.join(bad)} in {key}")
+    return {resource: _limit(resource, value) for resource, value in wanted.items()
+            if resource != "id"}
+
+
+def update(session: Session, conf: Config, target: str, wanted: Any) -> dict[str, int]:
+    """Set the given limits for ``target``; a limit below what is held is refused."""
     used = quota.usages(session, target)
-    for resource, value in wanted.items():
-        if resource == "id":
-            continue
-        limit = _limit(resource, value)
+    for resource, limit in _checked_limits(session, wanted, "quota_set").items():
         usage = used.get(resource, quota.Usage(0, 0))
         held = usage.in_use + usage.reserved
         if limit != quota.UNLIMITED and limit < held:
@@ -88,6 +91,23 @@ def update(session: Session, conf: Config, target: str, wanted: Any) -> dict[str
         quota.set_project_limit(session, target, resource, limit)
     session.commit()
     return quota.limits(session, conf.default, target)
+
+
+def class_set(session: Session, conf: Config, class_name: str) -> dict[str, Any]:
+    """A quota class's limits: its rows over the configured defaults."""
+    return {**quota.default_limits(session, conf.default, class_name), "id": class_name}
+
+
+def update_class(session: Session, conf: Config, class_name: str, wanted: Any
+                 ) -> dict[str, int]:
+    """Set limits of a class; ``default`` is the class every project falls back to."""
+    if not 1 <= len(class_name) <= 255:
+        raise BadRequest("Invalid input received: quota_class_name must be 1 to 255 "
+                         "characters.")
+    for resource, limit in _checked_limits(session, wanted, "quota_class_set").items():
+        quota.set_class_limit(session, class_name, resource, limit)
+    session.commit()
+    return quota.default_limits(session, conf.default, class_name)
 
 
 def reset(session: Session, target: str) -> None:
