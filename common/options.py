@@ -105,6 +105,12 @@ DEFAULT_OPTS = [
     _i("per_volume_size_limit", -1, "Largest size of one volume in GiB (-1: none).", min=-1),
     _i("reservation_expire", 86400, "Seconds before an uncommitted quota reservation expires.",
        min=1),
+    _i("stuck_task_timeout", 600,
+       "Seconds after which work in a transitional status (creating, deleting, extending, "
+       "...) counts as stuck: the scheduler's sweeper sends it again while its volume "
+       "service is up, and fails it once that service has been down this long.", min=1),
+    _i("task_sweep_interval", 60, "Seconds between two sweeps for stuck work and expired "
+       "quota reservations in each scheduler.", min=1),
     _b("debug", False, "Log at debug level."),
     _s("log_file", None, "Log to this file instead of standard error."),
     _s("log_dir", None, "Directory for log files."),
@@ -192,6 +198,8 @@ BACKEND_OPTS = [
        "volumes and call counts survive a restart."),
     _f("fake_create_delay", 0.0, "Seconds the fake backend waits after creating a volume "
        "before it answers (lets tests kill an agent mid-request).", min=0.0),
+    _f("fake_delete_delay", 0.0, "Seconds the fake backend waits after deleting a volume "
+       "before it answers (lets tests kill an agent mid-delete).", min=0.0),
 ]
 
 GROUPS: dict[str, list[Opt]] = {

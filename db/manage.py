@@ -3,6 +3,14 @@
     cinderblock-manage [--config-file PATH] db sync [REVISION]
     cinderblock-manage [--config-file PATH] db version
     cinderblock-manage [--config-file PATH] config dump
+    cinderblock-manage [--config-file PATH] task list [--older-than SECONDS]
+    cinderblock-manage [--config-file PATH] task clean [--older-than SECONDS]
+    cinderblock-manage [--config-file PATH] quota check [--project ID]
+    cinderblock-manage [--config-file PATH] quota sync [--project ID]
+
+``task clean`` runs one pass of the scheduler's sweeper (scheduler/sweeper.py)
+with the given age instead of ``stuck_task_timeout``; ``quota check`` exits 1
+when usage has drifted from the rows it counts.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ from sqlalchemy.orm import Session
 
 import migrations
 from common.config import Config, ConfigError, parse_args
-from db.models import DEFAULT_VOLUME_TYPE, VolumeType
-from db.session import make_engine
+from db import quota_check
+from db.models import DEFAULT_VOLUME_TYPE, VolumeType, utcnow
+from db.session import make_engine, make_session_factory
 
 __all__ = ["main", "alembic_config", "sync", "current_revision", "seed_default_type"]
 
@@ -86,7 +95,64 @@ def _parser() -> argparse.ArgumentParser:
     config = categories.add_parser("config", help="configuration").add_subparsers(
         dest="action", required=True)
     config.add_parser("dump", help="print effective settings, secrets masked")
+    task = categories.add_parser("task", help="work stuck in transitional statuses"
+                                 ).add_subparsers(dest="action", required=True)
+    for action, text in (("list", "list work in transitional statuses"),
+                         ("clean", "resend or fail stuck work, expire reservations")):
+        task.add_parser(action, help=text).add_argument(
+            "--older-than", type=float, default=None, metavar="SECONDS",
+            help="age that counts as stuck (default: stuck_task_timeout)")
+    quota_parser = categories.add_parser("quota", help="quota usage against real rows"
+                                         ).add_subparsers(dest="action", required=True)
+    for action, text in (("check", "show usage that differs from the rows"),
+                         ("sync", "set usage to what the rows say")):
+        quota_parser.add_parser(action, help=text).add_argument("--project", default=None)
     return parser
+
+
+def _task(conf: Config, engine: Engine, args: argparse.Namespace) -> int:
+    # The sweeper lives with the scheduler, which runs it; imported only for this command.
+    from common.messaging import Transport
+    from scheduler.manager import SchedulerManager
+    from scheduler.sweeper import Sweeper, stuck_tasks
+
+    sessions = make_session_factory(engine)
+    older_than = conf.default.stuck_task_timeout if args.older_than is None \
+        else args.older_than
+    if args.action == "list":
+        with sessions() as session:
+            tasks = stuck_tasks(session, utcnow(), conf.default.service_down_time,
+                                older_than=older_than)
+        for task in tasks:
+            state = "up" if task.owner_up else "down"
+            print(f"{task.kind} {task.id} {task.status} owner={task.owner or '-'} "
+                  f"({state}) age={task.age:.0f}s")
+        return 0
+    transport = Transport.from_config(conf)
+    try:
+        report = Sweeper(sessions, SchedulerManager(sessions, transport, conf),
+                         conf).sweep(older_than)
+    finally:
+        transport.close()
+    for volume_id in report.resent:
+        print(f"resent {volume_id}")
+    for row_id in report.failed:
+        print(f"failed {row_id}")
+    print(report)
+    return 0
+
+
+def _quota(engine: Engine, args: argparse.Namespace) -> int:
+    with Session(engine) as session, session.begin():
+        drifts = (quota_check.check if args.action == "check" else quota_check.sync)(
+            session, args.project)
+    for drift in drifts:
+        print(drift)
+    if args.action == "check":
+        print(f"{len(drifts)} usage row(s) drifted")
+        return 1 if drifts else 0
+    print(f"{len(drifts)} usage row(s) fixed")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     engine = make_engine(conf.database)
     try:
+        if args.category == "task":
+            return _task(conf, engine, args)
+        if args.category == "quota":
+            return _quota(engine, args)
         if args.action == "sync":
             sync(engine, args.revision)
         else:

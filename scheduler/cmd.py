@@ -33,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     scheduler = SchedulerManager(sessions, transport, conf)
     server = Server(transport)
     server.listen("scheduler", scheduler)
-    server.listen("controller", ControllerEndpoint(sessions, scheduler, conf))
+    controller = ControllerEndpoint(sessions, scheduler, conf)
+    server.listen("controller", controller)
     server.start()
     server.ready.wait(30)
     # A new scheduler asks every agent for fresh capabilities instead of waiting a period.
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     stop = threading.Event()
     run_every(conf.default.report_interval, heartbeat, stop, "heartbeat")
+    run_every(conf.default.task_sweep_interval, controller.sweeper.sweep, stop, "sweeper")
     LOG.info("scheduler %s serving", conf.default.host)
     wait_for_signal(stop)
     server.stop()

@@ -23,6 +23,7 @@ from db.session import session_scope
 from db.states import SNAPSHOT, VOLUME
 from scheduler.host_manager import adjust, save_capabilities
 from scheduler.manager import SchedulerManager, finish_create, volume_message
+from scheduler.sweeper import VOLUME_BINARY, Sweeper, returning
 
 __all__ = ["ControllerEndpoint", "record_heartbeat"]
 
@@ -53,11 +54,16 @@ class ControllerEndpoint:
         self.sessions = sessions
         self.scheduler = scheduler
         self.conf = conf
+        self.sweeper = Sweeper(sessions, scheduler, conf)
 
     def service_heartbeat(self, host: str, binary: str, zone: str | None = None,
                           sent_at: float | None = None) -> None:
         with session_scope(self.sessions) as session:
+            came_back = binary == VOLUME_BINARY and returning(
+                session, host, binary, self.conf.default.service_down_time)
             record_heartbeat(session, host, binary, zone)
+        if came_back:
+            self.sweeper.resume(host)
 
     def capabilities(self, host: str, backend: str, pools: list[dict[str, Any]]) -> None:
         with session_scope(self.sessions) as session:

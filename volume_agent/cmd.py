@@ -33,6 +33,7 @@ def make_driver(section: Section) -> VolumeDriver:
         return FakeVolumeDriver(
             section.name, section.fake_capacity_gb, record_file=section.fake_record_file,
             create_delay=section.fake_create_delay,
+            delete_delay=section.fake_delete_delay,
             reserved_percentage=section.reserved_percentage, thin=section.lvm_type == "thin",
             max_over_subscription_ratio=section.max_over_subscription_ratio)
     if section.volume_driver in LVM_DRIVERS:

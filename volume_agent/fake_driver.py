@@ -32,6 +32,7 @@ class FakeVolumeDriver:
 
     def __init__(self, pool_name: str, capacity_gb: int = 1000, *,
                  record_file: str | None = None, create_delay: float = 0.0,
+                 delete_delay: float = 0.0,
                  reserved_percentage: int = 0, thin: bool = False,
                  max_over_subscription_ratio: float = 20.0,
                  fail_creates: bool = False) -> None:
@@ -39,6 +40,7 @@ class FakeVolumeDriver:
         self.capacity_gb = capacity_gb
         self.record_file = record_file
         self.create_delay = create_delay
+        self.delete_delay = delete_delay
         self.reserved_percentage = reserved_percentage
         self.thin = thin
         self.max_over_subscription_ratio = max_over_subscription_ratio
@@ -104,6 +106,8 @@ class FakeVolumeDriver:
             effect = "deleted" if volume.id in self.volumes else "absent"
             self.exports.pop(volume.id, None)
             self._record("delete_volume", volume.id, effect)
+        if self.delete_delay:
+            time.sleep(self.delete_delay)
 
     def extend_volume(self, volume: Volume, new_size: int) -> None:
         with self._lock:
