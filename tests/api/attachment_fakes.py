@@ -1,4 +1,6 @@
-"""A fake of the volume RPC client (api.services.volume_rpc.VolumeRpc) for API tests.
+"""A fake of the volume RPC client (api.services.volume_rpc.VolumeRpc) for API tests,
+and the fixtures ``rpc`` and ``placed_volume`` the attachment tests share (a test module
+imports ``rpc_fixture`` and ``placed_volume_fixture`` to use them).
 
 It stands above the messaging contract only: it answers initialize_connection the way
 the LVM driver's contract says (iSCSI connection_info plus ``model_update``), keeps
@@ -12,7 +14,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
 from common.messaging import MessagingTimeout, RemoteError
+from tests.api.conftest import create_volume, place
 
 CHAP = "CHAP fakeuser fakesecret123456"
 
@@ -63,3 +70,20 @@ class FakeVolumeRpc:
                      connector: dict[str, Any]) -> None:
         with self.lock:
             self.revoked.append((volume["id"], connector["initiator"]))
+
+
+@pytest.fixture(name="rpc")
+def rpc_fixture(client: TestClient) -> FakeVolumeRpc:
+    """The app's volume RPC client, replaced by the fake."""
+    fake = FakeVolumeRpc()
+    client.app.state.volume_rpc = fake
+    return fake
+
+
+@pytest.fixture(name="placed_volume")
+def placed_volume_fixture(client: TestClient, session_factory: sessionmaker[Session]
+                  ) -> dict[str, Any]:
+    """An available 1 GiB volume on ``node2@lvm``."""
+    created = create_volume(client)
+    place(session_factory, created["id"])
+    return created

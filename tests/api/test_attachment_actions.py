@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import VolumeAttachment
-from tests.api.attachment_fakes import FakeVolumeRpc
-from tests.api.conftest import create_volume, headers, place, sample, url
+from tests.api.attachment_fakes import FakeVolumeRpc, placed_volume_fixture, rpc_fixture  # noqa: F401
+from tests.api.conftest import headers, sample, url
 
 INSTANCE = "16e0f9fd-7dcd-4ea3-b07a-3d5e94c598be"
 CONNECTOR = {"initiator": "iqn.1994-05.com.redhat:abc", "ip": "127.0.0.1", "host": "node2",
@@ -25,17 +25,8 @@ CONNECTOR = {"initiator": "iqn.1994-05.com.redhat:abc", "ip": "127.0.0.1", "host
 
 
 @pytest.fixture
-def rpc(client: TestClient) -> FakeVolumeRpc:
-    fake = FakeVolumeRpc()
-    client.app.state.volume_rpc = fake
-    return fake
-
-
-@pytest.fixture
-def volume_id(client: TestClient, session_factory: sessionmaker[Session]) -> str:
-    created = create_volume(client)
-    place(session_factory, created["id"])
-    return created["id"]
+def volume_id(placed_volume: dict[str, Any]) -> str:
+    return placed_volume["id"]
 
 
 def _act(client: TestClient, volume_id: str, body: Any, **kw: Any):  # noqa: ANN202

@@ -17,7 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Volume, VolumeAttachment
-from tests.api.attachment_fakes import CHAP, FakeVolumeRpc
+from tests.api.attachment_fakes import (  # noqa: F401  (fixtures)
+    CHAP,
+    FakeVolumeRpc,
+    placed_volume_fixture,
+    rpc_fixture,
+)
 from tests.api.conftest import OTHER_PROJECT, create_volume, headers, place, sample, url
 
 INSTANCE = "16e0f9fd-7dcd-4ea3-b07a-3d5e94c598be"
@@ -27,17 +32,8 @@ V = "3.54"
 
 
 @pytest.fixture
-def rpc(client: TestClient) -> FakeVolumeRpc:
-    fake = FakeVolumeRpc()
-    client.app.state.volume_rpc = fake
-    return fake
-
-
-@pytest.fixture
-def volume(client: TestClient, session_factory: sessionmaker[Session]) -> dict[str, Any]:
-    created = create_volume(client)
-    place(session_factory, created["id"])
-    return created
+def volume(placed_volume: dict[str, Any]) -> dict[str, Any]:
+    return placed_volume
 
 
 def _attach(client: TestClient, volume_id: str, version: str = V, **spec: Any):  # noqa: ANN202
