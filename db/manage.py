@@ -7,6 +7,8 @@
     cinderblock-manage [--config-file PATH] task clean [--older-than SECONDS]
     cinderblock-manage [--config-file PATH] quota check [--project ID]
     cinderblock-manage [--config-file PATH] quota sync [--project ID]
+    cinderblock-manage [--config-file PATH] service list
+    cinderblock-manage [--config-file PATH] volume show VOLUME_ID
 
 ``task clean`` runs one pass of the scheduler's sweeper (scheduler/sweeper.py)
 with the given age instead of ``stuck_task_timeout``; ``quota check`` exits 1
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session
 
 import migrations
 from common.config import Config, ConfigError, parse_args
-from db import quota_check
+from db import manage_views, quota_check
 from db.models import DEFAULT_VOLUME_TYPE, VolumeType, utcnow
 from db.session import make_engine, make_session_factory
 
@@ -107,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     for action, text in (("check", "show usage that differs from the rows"),
                          ("sync", "set usage to what the rows say")):
         quota_parser.add_parser(action, help=text).add_argument("--project", default=None)
+    service = categories.add_parser("service", help="services and their liveness"
+                                    ).add_subparsers(dest="action", required=True)
+    service.add_parser("list", help="every service, up or down, as os-services shows it")
+    volume = categories.add_parser("volume", help="one volume's database row"
+                                   ).add_subparsers(dest="action", required=True)
+    volume.add_parser("show", help="every column, secrets masked").add_argument("volume_id")
     return parser
 
 
@@ -171,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _task(conf, engine, args)
         if args.category == "quota":
             return _quota(engine, args)
+        if args.category == "service":
+            return manage_views.service_list(conf, engine)
+        if args.category == "volume":
+            return manage_views.volume_show(engine, args.volume_id)
         if args.action == "sync":
             sync(engine, args.revision)
         else:
