@@ -18,6 +18,7 @@ from api.routes import (
     health,
     hosts,
     messages,
+    qos_specs,
     quota_classes,
     quotas,
     resource_filters,
@@ -72,6 +73,6 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
                    availability_zones, services, resource_filters, attachments,
                    snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
-                   capabilities, quota_classes, extensions):
+                   capabilities, quota_classes, extensions, qos_specs):
         app.include_router(module.router)
     return app

@@ -37,6 +37,7 @@ __all__ = [
     "Volume", "VolumeMetadata", "VolumeAdminMetadata", "VolumeType", "VolumeTypeExtraSpec",
     "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
     "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool", "Message",
+    "QualityOfServiceSpecs", "QosSpecsKey",
 ]
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -100,6 +101,10 @@ class VolumeType(_Timestamps, Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(String(255))
     is_public: Mapped[bool] = mapped_column(default=True)
+    # No cascade: QoS specs still associated are not deleted without force, and force
+    # disassociates first.
+    qos_specs_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("quality_of_service_specs.id"))
 
     extra_specs: Mapped[list[VolumeTypeExtraSpec]] = relationship(
         back_populates="volume_type", cascade="all, delete-orphan", passive_deletes=True,
@@ -380,3 +385,27 @@ class Message(Base):
     message_level: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class QualityOfServiceSpecs(_Timestamps, Base):
+    """Named QoS limits (``qos-specs``) that volume types point at (``qos_specs_id``)."""
+
+    __tablename__ = "quality_of_service_specs"
+    __table_args__ = (UniqueConstraint("name"), MYSQL_OPTS)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    consumer: Mapped[str] = mapped_column(String(255), default="back-end")
+
+    specs: Mapped[list[QosSpecsKey]] = relationship(
+        back_populates="qos_specs", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin")
+
+
+class QosSpecsKey(_KeyValue, Base):
+    __tablename__ = "qos_specs_keys"
+    __table_args__ = (UniqueConstraint("qos_specs_id", "key"), MYSQL_OPTS)
+
+    qos_specs_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("quality_of_service_specs.id", ondelete="CASCADE"))
+    qos_specs: Mapped[QualityOfServiceSpecs] = relationship(back_populates="specs")

@@ -36,6 +36,7 @@ EXTENSIONS = (
     ("ExtendedSnapshotAttributes", "os-extended-snapshot-attributes",
      "Extended SnapshotAttributes support.",
      "2012-06-19T00:00:00+00:00"),
+    ("Qos_specs_manage", "qos-specs", "QoS specs support.", "2013-08-02T00:00:00+00:00"),
     ("VolumeHostAttribute", "os-vol-host-attr", "Expose host as an attribute of a volume.",
      "2011-11-03T00:00:00+00:00"),
     ("Scheduler_stats", "scheduler-stats", "Scheduler stats support.", "2014-09-07T00:00:00+00:00"),

@@ -87,6 +87,8 @@ class Listing:
     user_filters: Collection[str]
     admin_filters: Collection[str]
     condition: Condition
+    # False for resources that belong to no project (QoS specs): no scoping by project.
+    project_scoped: bool = True
 
     def parse(self, context: RequestContext, query: Sequence[tuple[str, str]],
               max_limit: int) -> ListQuery:
@@ -143,10 +145,13 @@ class Listing:
         column = getattr(self.model, key, None)
         return false() if column is None else column == text
 
+    def _scoped(self, query: ListQuery) -> bool:
+        return self.project_scoped and not query.all_projects
+
     def filtered(self, context: RequestContext, statement: Select[Any], query: ListQuery
                  ) -> Select[Any]:
         """Project scoping plus every filter of ``query``."""
-        if not query.all_projects:
+        if self._scoped(query):
             statement = statement.where(self.model.project_id == context.project_id)
         for key, text in query.filters.items():
             if key == "project_id" and not query.all_projects:
@@ -159,7 +164,7 @@ class Listing:
         """Rows after the marker, which must be a row the caller may list (any filter)."""
         keys = [self.sort_keys[key] for key, _ in query.sort]
         marker = select(*keys).where(self.model.id == query.marker)
-        if not query.all_projects:
+        if self._scoped(query):
             marker = marker.where(self.model.project_id == context.project_id)
         marker_values = session.execute(marker).first()
         if marker_values is None:

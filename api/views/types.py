@@ -19,7 +19,7 @@ def volume_type(context: RequestContext, row: VolumeType, *, access_flag: bool =
         "is_public": row.is_public,
         "description": row.description,
         "extra_specs": visible_extra_specs(context, row),
-        "qos_specs_id": None,
+        "qos_specs_id": row.qos_specs_id,
     }
     if access_flag:
         body["os-volume-type-access:is_public"] = row.is_public
