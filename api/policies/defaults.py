@@ -197,9 +197,10 @@ _ADMIN_RULES = (
     "volume_extension:volume_type_encryption:update",
     "volume_extension:volume_unmanage",
     "workers:cleanup",
-    # Older Cinder names for type management, still found in operators' files.
+    # Older Cinder names, still found in operators' files.
     "volume_extension:types_manage",
     "volume_extension:types_extra_specs",
+    "volume_extension:quota_classes",
 )
 
 DEFAULTS: dict[str, str] = {
