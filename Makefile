@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP_CACHE := $(CACHE)/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv lint test test-fast storage-vm storage-vm-shell bench
+.PHONY: venv lint test test-fast storage-vm storage-vm-shell bench up down
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,13 @@ storage-vm-shell:
 # bench/results/latest.json. Reports only; it asserts nothing (and is no part of `test`).
 bench: venv
 	$(PY) -m bench
+
+# The whole system on this machine: API and scheduler on the host, cinderblock-volume in the
+# storage-node VM; state (config, database, VM disk, logs, openrc) under CINDERBLOCK_STATE
+# (default /var/lib/cinderblock/onehost). A second `make up` only reports what runs.
+up: venv storage-vm
+	$(PY) etc/onehost/onehost.py up
+
+# Stops what `make up` started; PURGE=1 also deletes the database and every volume.
+down:
+	$(PY) etc/onehost/onehost.py down $(if $(PURGE),--purge)
