@@ -32,7 +32,10 @@ from api.routes import (
     volume_metadata,
     volumes,
 )
-from api.services import attachment_actions  # noqa: F401  (registers the legacy actions)
+from api.services import (
+    attachment_actions,  # noqa: F401  (registers the legacy actions)
+    retype,  # noqa: F401  (registers os-retype)
+)
 from api.services.agent_client import AgentClient
 from api.services.scheduler_client import Caster, SchedulerClient
 from api.services.volume_rpc import VolumeRpc
