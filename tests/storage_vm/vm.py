@@ -346,14 +346,7 @@ class StorageVM:
                     self.run("sync", timeout=60)
             self._sample_rss()
             with contextlib.suppress(OSError, TimeoutError, ValueError):
-                qmp = _LineChannel(self.workdir / "qmp.sock", 5)
-                deadline = time.monotonic() + 5
-                qmp.receive(deadline)  # greeting
-                qmp.send({"execute": "qmp_capabilities"})
-                qmp.send({"execute": "quit"})
-                with contextlib.suppress(OSError, TimeoutError, ValueError):
-                    qmp.receive(deadline)
-                qmp.close()
+                self._qmp_quit()
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -361,6 +354,23 @@ class StorageVM:
                 proc.wait()
         self.agent.close()
         self._proc = None
+
+    def _qmp_quit(self) -> None:
+        """Ask QEMU to exit, closing its images cleanly (qcow2 metadata under cache=unsafe).
+
+        Each command must be answered before the next is sent and before hanging up: QEMU
+        drops queued commands of a connection that closes.
+        """
+        qmp = _LineChannel(self.workdir / "qmp.sock", 5)
+        try:
+            deadline = time.monotonic() + 10
+            qmp.receive(deadline)  # greeting
+            for command in ("qmp_capabilities", "quit"):
+                qmp.send({"execute": command})
+                while "return" not in qmp.receive(deadline):
+                    pass  # events
+        finally:
+            qmp.close()
 
     def reboot(self, graceful: bool = True) -> None:
         """Power-cycle with the same disk: LVs and the VG survive, LIO and iSCSI sessions do not.
@@ -446,9 +456,11 @@ class StorageVM:
     def spawn(self, cmd: str, log: str) -> GuestProcess:
         """Start `bash -c cmd` in the background in its own session, output appended to `log`."""
         quoted_log = shlex.quote(log)
+        # Only the detached process goes to the background: anything else left holding the
+        # captured stdout would keep the guest agent waiting for its end.
         result = self.run(
             f"mkdir -p \"$(dirname {quoted_log})\" && "
-            f"setsid bash -c {shlex.quote(cmd)} >>{quoted_log} 2>&1 </dev/null & echo $!",
+            f"{{ setsid bash -c {shlex.quote(cmd)} >>{quoted_log} 2>&1 </dev/null & echo $!; }}",
             check=True,
         )
         return GuestProcess(self, int(result.stdout.strip()), log)
