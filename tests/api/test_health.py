@@ -6,22 +6,18 @@ broker or database is a closed port on 127.0.0.1.
 
 from __future__ import annotations
 
-import logging
 import pathlib
 import re
-from collections.abc import Iterator
-from types import SimpleNamespace
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from common.config import Config
-from common.logging import configure
 from common.messaging import Transport
 from db.session import make_engine, make_session_factory
 from tests.api.conftest import PROJECT, headers, url
+from tests.logging_fixtures import service_logging
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 CLOSED_PORT_BROKER = "amqp://guest:guest@127.0.0.1:1//"
@@ -87,24 +83,11 @@ def test_metrics_count_requests_by_route_template_and_status(client: TestClient)
     assert missing not in after, "raw paths must not become series"
 
 
-@pytest.fixture
-def log_file(tmp_path: pathlib.Path) -> Iterator[pathlib.Path]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    configure(SimpleNamespace(debug=False, log_file=str(tmp_path / "api.log"), log_dir=None,
-                              use_json=False))
-    yield tmp_path / "api.log"
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-
-
 def test_access_line_carries_the_request_id_from_the_response(client: TestClient,
-                                                              log_file: pathlib.Path) -> None:
-    response = client.get(url("volumes"), headers=headers())
+                                                              tmp_path: pathlib.Path) -> None:
+    log_file = tmp_path / "api.log"
+    with service_logging(log_file=str(log_file)):
+        response = client.get(url("volumes"), headers=headers())
     request_id = response.headers["x-openstack-request-id"]
     lines = [line for line in log_file.read_text().splitlines() if request_id in line]
     assert any(f"GET /v3/{PROJECT}/volumes 200" in line for line in lines), lines
