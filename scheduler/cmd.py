@@ -31,12 +31,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     sessions = make_session_factory(make_engine(conf.database))
     transport = Transport.from_config(conf)
     scheduler = SchedulerManager(sessions, transport, conf)
-    server = Server(transport)
-    server.listen("scheduler", scheduler)
     controller = ControllerEndpoint(sessions, scheduler, conf)
-    server.listen("controller", controller)
-    server.start()
-    server.ready.wait(30)
+    servers = [Server(transport), Server(transport)]
+    servers[0].listen("controller", controller)
+    servers[1].listen("scheduler", scheduler)
+    servers[0].start()
+    servers[0].ready.wait(30)
     # A new scheduler asks every agent for fresh capabilities instead of waiting a period.
     transport.fanout(VOLUME_FANOUT, "report_capabilities")
 
@@ -47,8 +47,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     stop = threading.Event()
     run_every(conf.default.report_interval, heartbeat, stop, "heartbeat")
+    # While no controller ran, heartbeats were not recorded: every agent looks down.
+    # Placing or sweeping now would fail queued creates with "no volume service is up"
+    # or give up on work of live agents, so wait one report interval for them first.
+    stop.wait(conf.default.report_interval + 1)
+    servers[1].start()
     run_every(conf.default.task_sweep_interval, controller.sweeper.sweep, stop, "sweeper")
     LOG.info("scheduler %s serving", conf.default.host)
     wait_for_signal(stop)
-    server.stop()
+    for server in servers:
+        server.stop()
     transport.close()

@@ -30,8 +30,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import Config
@@ -97,8 +98,10 @@ def _services_seen(session: Session) -> dict[str, datetime | None]:
                                 .where(Service.binary == VOLUME_BINARY)).all())
 
 
-def _transitional(machine: StateMachine, statuses: tuple[str, ...]) -> list[str]:
-    return [status for status in statuses if status in machine.transitions]
+def _started(model: type[Volume] | type[Snapshot]) -> Any:
+    """When the work began: a row written straight into ``creating`` (the API's create)
+    has no stamp, and its last change is when it started."""
+    return func.coalesce(model.task_started_at, model.updated_at, model.created_at)
 
 
 def stuck_tasks(session: Session, now: datetime, down_after: float,
@@ -122,17 +125,18 @@ def stuck_tasks(session: Session, now: datetime, down_after: float,
         age = (now - started).total_seconds() if started else 0.0
         return Task(kind, row_id, status, owner, up(owner), started, age)
 
-    volume_statuses = (*_VOLUME_FAILED, *_ATTACH_STEPS)
+    volume_started = _started(Volume)
     volumes = session.execute(
-        select(Volume.id, Volume.status, Volume.host, Volume.task_started_at)
-        .where(Volume.status.in_(volume_statuses), Volume.task_started_at <= cutoff)
-        .order_by(Volume.task_started_at))
+        select(Volume.id, Volume.status, Volume.host, volume_started)
+        .where(Volume.status.in_((*_VOLUME_FAILED, *_ATTACH_STEPS)),
+               volume_started <= cutoff)
+        .order_by(volume_started))
+    snapshot_started = _started(Snapshot)
     snapshots = session.execute(
-        select(Snapshot.id, Snapshot.status, Volume.host, Snapshot.task_started_at)
+        select(Snapshot.id, Snapshot.status, Volume.host, snapshot_started)
         .join(Volume, Volume.id == Snapshot.volume_id)
-        .where(Snapshot.status.in_(list(_SNAPSHOT_FAILED)),
-               Snapshot.task_started_at <= cutoff)
-        .order_by(Snapshot.task_started_at))
+        .where(Snapshot.status.in_(list(_SNAPSHOT_FAILED)), snapshot_started <= cutoff)
+        .order_by(snapshot_started))
     return ([task("volume", *row) for row in volumes]
             + [task("snapshot", *row) for row in snapshots])
 
@@ -190,7 +194,8 @@ class Sweeper:
             return bool(session.execute(
                 update(Volume)
                 .where(Volume.id == task.id, Volume.status == task.status,
-                       Volume.task_started_at == task.started_at)
+                       or_(Volume.task_started_at == task.started_at,
+                           Volume.task_started_at.is_(None)))
                 .values(task_started_at=now)
                 .execution_options(synchronize_session=False)).rowcount)
 

@@ -3,6 +3,7 @@ agents with recorded fake backends, on the real broker and a real database."""
 
 from __future__ import annotations
 
+import json
 import pathlib
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from kombu import Queue
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.config import Config
+from common.config import Config, load
 from common.messaging import VOLUME_FANOUT, Server, Transport, queue_name
 from db import quota
 from db.models import Pool, Volume, VolumeType, VolumeTypeExtraSpec
@@ -196,3 +197,52 @@ class Daemon:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class Deployment:
+    """Config, daemons and a DB/broker view (a Cluster with no in-process servers).
+
+    ``default`` adds ``[DEFAULT]`` options to every config it writes."""
+
+    def __init__(self, tmp_path: pathlib.Path, broker_url: str, db_url: str,
+                 sessions: sessionmaker[Session], transport: Transport,
+                 **default: object) -> None:
+        self.tmp_path = tmp_path
+        self.broker_url = broker_url
+        self.db_url = db_url
+        self.default = default
+        self.node = f"node-{uuid.uuid4().hex[:6]}"
+        self.record = tmp_path / "fake-a.jsonl"
+        self.daemons: list[Daemon] = []
+        self.conf_path = self.write(fake_create_delay=0)
+        self.view = Cluster(load([self.conf_path]), sessions, transport, {})
+        purge_control_queues(transport)
+
+    def write(self, down_time: int = 3, **backend: object) -> str:
+        name = f"c-{len(list(self.tmp_path.glob('c-*.conf')))}.conf"
+        return write_conf(self.tmp_path / name, self.broker_url, self.db_url,
+                          {"a": {"fake_capacity_gb": 1000, "fake_record_file": self.record,
+                                 **backend}},
+                          **{"host": self.node, "auth_strategy": "noauth",
+                             "service_down_time": down_time, **self.default})
+
+    def start(self, binary: str, conf_path: str | None = None) -> Daemon:
+        log = self.tmp_path / f"{binary}.log"
+        daemon = Daemon(binary, conf_path or self.conf_path, log).start()
+        self.daemons.append(daemon)
+        return daemon
+
+    def start_all(self, conf_path: str | None = None) -> tuple[Daemon, Daemon]:
+        scheduler = self.start("cinderblock-scheduler", conf_path)
+        agent = self.start("cinderblock-volume", conf_path)
+        wait_for(lambda: self.view.schedulable() == 1, timeout=30)
+        return scheduler, agent
+
+    def recorded(self, volume_id: str) -> list[str]:
+        if not self.record.exists():
+            return []
+        entries = [json.loads(line) for line in self.record.read_text().splitlines()]
+        return [e["effect"] for e in entries if e["id"] == volume_id]
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {d.log_path.name}\n{d.log()}" for d in self.daemons)

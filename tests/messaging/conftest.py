@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -30,3 +31,14 @@ def transport(broker_url: str) -> Iterator[Transport]:
     yield transport
     transport.close()
 
+
+SERVER_OF_URL = {"mysql": "mariadb", "postgresql": "postgresql", "sqlite": "sqlite"}
+
+
+@pytest.fixture
+def one_db_url(db_url: str) -> str:
+    """Process tests are about processes, not SQL dialects: one server is enough."""
+    wanted = (os.environ.get("CINDERBLOCK_TEST_DBS") or "mariadb").split(",")[0].strip()
+    if SERVER_OF_URL[db_url.split(":", 1)[0]] != wanted:
+        pytest.skip(f"process tests run on {wanted} only")
+    return db_url

@@ -8,13 +8,10 @@ These are about processes, not SQL dialects, so they run on one database server
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
 import signal
 import subprocess
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,63 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from common.config import load
 from common.messaging import Transport
-from tests.messaging.cluster import Cluster, Daemon, purge_control_queues, wait_for, write_conf
+from tests.messaging.cluster import Deployment, wait_for
 
 PROJECT = "5a3f9c1e7b2d4a6c8e0f1a2b3c4d5e6f"
 HEADERS = {"X-Auth-Token": f"admin:{PROJECT}"}
-SERVER_OF_URL = {"mysql": "mariadb", "postgresql": "postgresql", "sqlite": "sqlite"}
-
-
-@pytest.fixture
-def one_db_url(db_url: str) -> str:
-    wanted = (os.environ.get("CINDERBLOCK_TEST_DBS") or "mariadb").split(",")[0].strip()
-    if SERVER_OF_URL[db_url.split(":", 1)[0]] != wanted:
-        pytest.skip(f"process tests run on {wanted} only")
-    return db_url
-
-
-class Deployment:
-    """Config, daemons and a DB/broker view (a Cluster with no in-process servers)."""
-
-    def __init__(self, tmp_path: pathlib.Path, broker_url: str, db_url: str,
-                 sessions: sessionmaker[Session], transport: Transport) -> None:
-        self.tmp_path = tmp_path
-        self.broker_url = broker_url
-        self.db_url = db_url
-        self.node = f"node-{uuid.uuid4().hex[:6]}"
-        self.record = tmp_path / "fake-a.jsonl"
-        self.daemons: list[Daemon] = []
-        self.conf_path = self.write(fake_create_delay=0)
-        self.view = Cluster(load([self.conf_path]), sessions, transport, {})
-        purge_control_queues(transport)
-
-    def write(self, down_time: int = 3, **backend: object) -> str:
-        name = f"c-{len(list(self.tmp_path.glob('c-*.conf')))}.conf"
-        return write_conf(self.tmp_path / name, self.broker_url, self.db_url,
-                          {"a": {"fake_capacity_gb": 1000, "fake_record_file": self.record,
-                                 **backend}},
-                          host=self.node, auth_strategy="noauth", service_down_time=down_time)
-
-    def start(self, binary: str, conf_path: str | None = None) -> Daemon:
-        log = self.tmp_path / f"{binary}.log"
-        daemon = Daemon(binary, conf_path or self.conf_path, log).start()
-        self.daemons.append(daemon)
-        return daemon
-
-    def start_all(self, conf_path: str | None = None) -> tuple[Daemon, Daemon]:
-        scheduler = self.start("cinderblock-scheduler", conf_path)
-        agent = self.start("cinderblock-volume", conf_path)
-        wait_for(lambda: self.view.schedulable() == 1, timeout=30)
-        return scheduler, agent
-
-    def recorded(self, volume_id: str) -> list[str]:
-        if not self.record.exists():
-            return []
-        entries = [json.loads(line) for line in self.record.read_text().splitlines()]
-        return [e["effect"] for e in entries if e["id"] == volume_id]
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {d.log_path.name}\n{d.log()}" for d in self.daemons)
 
 
 @pytest.fixture

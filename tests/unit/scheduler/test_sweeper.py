@@ -208,3 +208,13 @@ def test_task_list_shows_owner_and_whether_it_is_up(session_factory: sessionmake
     assert [(t.id, t.status, t.owner, t.owner_up) for t in tasks] == [
         (volume_id, "deleting", OWNER, True)]
     assert tasks[0].age >= 100
+
+
+def test_a_create_the_api_wrote_without_a_stamp_counts_from_its_creation(
+        session_factory: sessionmaker[Session], transport: RecordingFakeTransport,
+        conf: Config) -> None:
+    volume_id = add_volume(session_factory, "creating", None, host=None,
+                           created_at=ago(TIMEOUT + 1))
+    add_volume(session_factory, "creating", None, host=None)
+    assert make_sweeper(session_factory, transport, conf).sweep().resent == [volume_id]
+    assert make_sweeper(session_factory, transport, conf).sweep().resent == []
