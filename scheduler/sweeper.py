@@ -28,7 +28,7 @@ the timeout. The same sweep also expires quota reservations.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -147,14 +147,25 @@ class Sweeper:
         self.sessions = sessions
         self.scheduler = scheduler
         self.timeout = conf.default.stuck_task_timeout
+        self._blind_until: datetime | None = None
 
     def sweep(self, older_than: float | None = None) -> SweepReport:
         """One pass over work older than ``older_than`` s (default: the timeout); an
         owner counts as down after ``stuck_task_timeout`` either way."""
-        older_than = self.timeout if older_than is None else older_than
+        try:
+            return self._sweep(self.timeout if older_than is None else older_than)
+        except Exception:
+            # The database is out of reach, so heartbeats are not being recorded either:
+            # until a timeout after it is back, an owner's silence proves nothing.
+            self._blind_until = utcnow() + timedelta(seconds=self.timeout)
+            raise
+
+    def _sweep(self, older_than: float) -> SweepReport:
         now = utcnow()
         with self.sessions() as session:
             tasks = stuck_tasks(session, now, self.timeout, older_than=older_than)
+        if self._blind_until is not None and now < self._blind_until:
+            tasks = [replace(task, owner_up=True) for task in tasks]
         report = SweepReport([], [], 0)
         for task in tasks:
             if task.kind == "volume":

@@ -218,3 +218,21 @@ def test_a_create_the_api_wrote_without_a_stamp_counts_from_its_creation(
     add_volume(session_factory, "creating", None, host=None)
     assert make_sweeper(session_factory, transport, conf).sweep().resent == [volume_id]
     assert make_sweeper(session_factory, transport, conf).sweep().resent == []
+
+
+def test_after_a_failed_sweep_silence_is_not_taken_for_a_dead_owner(
+        session_factory: sessionmaker[Session], transport: RecordingFakeTransport,
+        conf: Config) -> None:
+    add_service(session_factory, ago(TIMEOUT + 30))
+    volume_id = add_volume(session_factory, "creating", TIMEOUT + 1)
+    sweeper = make_sweeper(session_factory, transport, conf)
+    real_sessions = sweeper.sessions
+
+    def unreachable() -> Session:
+        raise ConnectionError("database down (fake)")
+    sweeper.sessions = unreachable  # type: ignore[assignment]
+    with pytest.raises(ConnectionError):
+        sweeper.sweep()
+    sweeper.sessions = real_sessions
+    report = sweeper.sweep()
+    assert (report.failed, report.resent) == ([], [volume_id])
