@@ -18,6 +18,7 @@ from api.routes import (
     health,
     hosts,
     messages,
+    os_volume_transfer,
     qos_specs,
     quota_classes,
     quotas,
@@ -30,6 +31,7 @@ from api.routes import (
     versions,
     volume_actions,
     volume_metadata,
+    volume_transfers,
     volumes,
 )
 from api.services import (
@@ -76,6 +78,7 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
                    availability_zones, services, resource_filters, attachments,
                    snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
-                   capabilities, quota_classes, extensions, qos_specs):
+                   capabilities, quota_classes, extensions, qos_specs,
+                   os_volume_transfer, volume_transfers):
         app.include_router(module.router)
     return app

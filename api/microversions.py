@@ -88,6 +88,8 @@ FEATURES: dict[str, Version] = {
     "attachments": Version(3, 27),               # /attachments (reserve, connect, delete)
     "attachment_complete": Version(3, 44),       # attachments os-complete
     "attach_mode": Version(3, 54),               # mode (rw/ro) in attachment create
+    "transfer_no_snapshots": Version(3, 55),     # volume-transfers, no_snapshots
+    "transfer_history": Version(3, 57),          # source/destination project, accepted
 }
 
 # Cinder features at or below MAX that cinderblock does not serve: their URLs are 404.
@@ -106,6 +108,7 @@ NOT_SERVED: dict[str, Version] = {
     "backup metadata": Version(3, 43),
     "create from image or backup (imageRef, backup_id: 400)": Version(3, 47),
     "cross-AZ backups": Version(3, 51),
+    "backup project and user ids": Version(3, 56),
     "get_pools volume_type filter (the filter is ignored)": Version(3, 35),
 }
 

@@ -37,7 +37,7 @@ __all__ = [
     "Volume", "VolumeMetadata", "VolumeAdminMetadata", "VolumeType", "VolumeTypeExtraSpec",
     "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
     "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool", "Message",
-    "QualityOfServiceSpecs", "QosSpecsKey",
+    "QualityOfServiceSpecs", "QosSpecsKey", "Transfer",
 ]
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -409,3 +409,24 @@ class QosSpecsKey(_KeyValue, Base):
     qos_specs_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("quality_of_service_specs.id", ondelete="CASCADE"))
     qos_specs: Mapped[QualityOfServiceSpecs] = relationship(back_populates="specs")
+
+
+class Transfer(_Timestamps, Base):
+    """A volume offered to another project (``os-volume-transfer``, ``volume-transfers``).
+
+    ``project_id`` is the offering (source) project. Only a salted hash of the auth
+    key is kept: the key is shown once, in the create response. The row goes when
+    the transfer is accepted or deleted, and with its volume.
+    """
+
+    __tablename__ = "transfers"
+    __table_args__ = (MYSQL_OPTS,)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volumes.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    salt: Mapped[str] = mapped_column(String(255))
+    crypt_hash: Mapped[str] = mapped_column(String(255))
+    no_snapshots: Mapped[bool] = mapped_column(default=False)

@@ -43,6 +43,8 @@ EXTENSIONS = (
     ("VolumeMigStatusAttribute", "os-vol-mig-status-attr",
      "Expose migration_status as an attribute of a volume.",
      "2013-08-08T00:00:00+00:00"),
+    ("VolumeTransfer", "os-volume-transfer", "Volume transfer management support.",
+     "2013-05-29T00:00:00+00:00"),
     ("VolumeTenantAttribute", "os-vol-tenant-attr",
      "Expose the internal project_id as an attribute of a volume.",
      "2011-11-03T00:00:00+00:00"),
