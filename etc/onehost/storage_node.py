@@ -5,8 +5,9 @@ boots it (QEMU dies with its parent, so a crashed harness never leaves a VM behi
 process is that parent and lives until `make down` sends it SIGTERM. It then stops the
 agent, flushes the guest and powers it off.
 
-The VM's disk (an overlay over the cached image, holding the VG and so every volume)
-lives in the state directory, so volumes survive `make down` / `make up`. The agent's log
+The VM's disk (an overlay over the image, holding the VG and so every volume) and the
+image it was made from live in the state directory, so volumes survive `make down` /
+`make up` and later image builds. The agent's log
 is copied from the guest to the host's log directory, next to the API's and the
 scheduler's, so one grep over that directory follows a request through all three.
 
@@ -19,9 +20,9 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import socketserver
-import subprocess
 import sys
 import threading
 import time
@@ -45,6 +46,10 @@ class StorageNode:
         self.state = state
         self.config_text = config_text
         self.disk = state / "vm" / "overlay.qcow2"
+        # The disk is a qcow2 overlay over this image (hard links to the cached build): a
+        # newer image build, or the cache pruning old ones, never pulls it from under the
+        # volumes. A fresh image comes with `make down PURGE=1`.
+        self.image = state / "vm" / "image"
         self.host_log = state / "log" / "cinderblock-volume.log"
         self.ready_file = state / "run" / "storage-node.ready"
         self.command_socket = state / "run" / "storage-node.sock"
@@ -54,13 +59,11 @@ class StorageNode:
 
     def start(self) -> None:
         self.disk.parent.mkdir(parents=True, exist_ok=True)
+        if not self.image.exists():
+            _link_tree(build_image(), self.image)
+        self.vm.image_dir = self.image
         if self.disk.exists():
-            # The kept disk boots with the kernel of the image it was made from, even when
-            # a newer image has been built since.
-            self.vm.image_dir = _image_of(self.disk)
             self.vm.overlay.symlink_to(self.disk)
-        else:
-            self.vm.image_dir = build_image()
         self.vm.start()
         if not self.vm.overlay.is_symlink():
             # First boot: the harness made the overlay in its private folder. Renaming it
@@ -70,7 +73,7 @@ class StorageNode:
         self.vm.run(f"mkdir -p {shlex.quote(os.path.dirname(GUEST_CONFIG))}", check=True)
         self.vm.write_file(GUEST_CONFIG, self.config_text)
         self._log_offset = self._guest_log_size()
-        self.agent = self._spawn_agent()
+        self.agent = self.vm.spawn(AGENT_COMMAND, GUEST_LOG)
         self._serve_commands()
         self.ready_file.write_text(json.dumps({
             "supervisor_pid": os.getpid(), "qemu_pid": self.vm.qemu_pid,
@@ -84,7 +87,7 @@ class StorageNode:
             self._note(f"cinderblock-volume (guest pid {self.agent.pid}) exited; "
                        f"restarting in {RESTART_DELAY:g} s")
             time.sleep(RESTART_DELAY)
-            self.agent = self._spawn_agent()
+            self.agent = self.vm.spawn(AGENT_COMMAND, GUEST_LOG)
 
     def stop(self) -> None:
         try:
@@ -118,16 +121,6 @@ class StorageNode:
         threading.Thread(target=server.serve_forever, name="guest-commands",
                          daemon=True).start()
 
-    def _spawn_agent(self) -> GuestProcess:
-        # Not StorageVM.spawn: it backgrounds `mkdir && setsid ...` as one subshell, which
-        # holds the guest agent's output pipe for the agent's whole life, so the guest-exec
-        # never ends. Only setsid itself goes to the background here.
-        log = shlex.quote(GUEST_LOG)
-        result = self.vm.run(
-            f"mkdir -p $(dirname {log}); {{ setsid bash -c {shlex.quote(AGENT_COMMAND)} "
-            f">>{log} 2>&1 </dev/null & }}; echo $!", check=True)
-        return GuestProcess(self.vm, int(result.stdout.strip()), GUEST_LOG)
-
     def _guest_log_size(self) -> int:
         result = self.vm.run(f"stat -c %s {GUEST_LOG} 2>/dev/null || echo 0")
         return int(result.stdout.strip() or 0)
@@ -143,18 +136,19 @@ class StorageNode:
         print(f"storage-node: {message}", file=sys.stderr, flush=True)
 
 
-def _image_of(disk: Path) -> Path:
-    """The image folder ``disk`` was made from; an error when it is no longer cached."""
-    info = json.loads(subprocess.run(
-        ["qemu-img", "info", "--output=json", str(disk)],
-        capture_output=True, text=True, check=True).stdout)
-    backing = Path(info.get("full-backing-filename") or info["backing-filename"])
-    if not backing.exists():
-        raise StorageVMError(
-            f"{disk} was made from the image {backing}, which is no longer cached (the "
-            "storage-vm recipe changed since). `make down PURGE=1` starts over, without the "
-            "old volumes.")
-    return backing.parent
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link ``source`` into ``target`` (copy across filesystems), whole or not at all."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, partial, copy_function=link_or_copy)
+    partial.rename(target)
 
 
 def main() -> int:
