@@ -4,6 +4,7 @@ through the Block Storage v3 API under noauth."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,6 +22,16 @@ ATTACH_MICROVERSION = "3.44"
 
 class ApiError(RuntimeError):
     """A request the benchmark relies on did not get the answer it needs."""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """How a batch of creates ended: seconds from the first request to the last volume
+    that became available, how many did, and how many went to error or got stuck."""
+
+    seconds: float
+    available: int
+    failed: int
 
 
 #: what a request to a system under test can fail with (a malformed body included); a
@@ -87,21 +98,17 @@ class Api:
                          body={"volume": {"size": size, "name": name}})
         return r.json()["volume"]["id"]
 
-    def status(self, volume_id: str) -> str | None:
-        """The volume's status, or None once it is gone (404)."""
-        r = self.request("GET", f"/volumes/{volume_id}", (200, 404))
-        return None if r.status_code == 404 else r.json()["volume"]["status"]
-
-    def wait_status(self, volume_id: str, want: str | None, since: float) -> float:
-        """Poll on a fixed schedule from ``since`` until ``want`` (None: deleted); seconds."""
+    def wait_available(self, volume_id: str, since: float) -> float:
+        """Poll on a fixed schedule from ``since`` until available; seconds taken."""
         tick = 1
         while True:
             time.sleep(max(0.0, since + tick * POLL_INTERVAL - time.perf_counter()))
             tick = max(tick + 1, int((time.perf_counter() - since) / POLL_INTERVAL) + 1)
-            status = self.status(volume_id)
-            if status == want:
+            r = self.request("GET", f"/volumes/{volume_id}", (200,))
+            status = r.json()["volume"]["status"]
+            if status == "available":
                 return time.perf_counter() - since
-            if status is not None and status.startswith("error"):
+            if status.startswith("error"):
                 raise ApiError(f"volume {volume_id} went to {status}")
             if time.perf_counter() - since > STALL:
                 raise ApiError(f"volume {volume_id} still {status} after {STALL:.0f} s")
@@ -136,26 +143,43 @@ class Api:
                 return ids
             marker = page[-1]["id"]
 
-    def wait_all(self, ids: set[str], want: str | None, since: float,
-                 interval: float = 0.1) -> float:
-        """One poller listing the project until every id is ``want`` (None: all gone)."""
-        polls, remaining, moved_at = 0, len(ids), time.perf_counter()
+    def wait_all_available(self, ids: set[str], since: float,
+                           interval: float = 0.05) -> Settled:
+        """One poller listing the project until every id is available, in error, or stuck
+        (no progress for STALL); failures are counted, not raised, so a figure can say
+        how many creates a system lost."""
+        polls, settled, moved_at = 0, 0, time.perf_counter()
+        done: set[str] = set()
+        errored: set[str] = set()
+        last_done_at = since
         while True:
             time.sleep(interval)
             polls += 1
-            if want is None:
-                left = len(ids & self.volume_ids())
-            else:
-                left = len(ids - self.volume_ids(want))
-                failed = ids & self.volume_ids("error") if left and polls % 20 == 0 else set()
-                if failed:
-                    raise ApiError(f"{len(failed)} of {len(ids)} volumes went to error")
+            now_done = ids & self.volume_ids("available")
+            if len(now_done) > len(done):
+                last_done_at = time.perf_counter()
+            done = now_done
+            if polls % 10 == 0 and len(done) < len(ids):
+                errored = ids & self.volume_ids("error")
+            if len(done) + len(errored) == len(ids):
+                return Settled(last_done_at - since, len(done), len(errored))
+            if len(done) + len(errored) > settled:
+                settled, moved_at = len(done) + len(errored), time.perf_counter()
+            elif time.perf_counter() - moved_at > STALL:
+                return Settled(last_done_at - since, len(done), len(ids) - len(done))
+
+    def wait_gone(self, ids: set[str], since: float, interval: float = 0.1) -> float:
+        """Seconds until no id is listed any more; raises when that stops progressing."""
+        remaining, moved_at = len(ids), time.perf_counter()
+        while True:
+            time.sleep(interval)
+            left = len(ids & self.volume_ids())
             if not left:
                 return time.perf_counter() - since
             if left < remaining:
                 remaining, moved_at = left, time.perf_counter()
             elif time.perf_counter() - moved_at > STALL:
-                raise ApiError(f"{left} of {len(ids)} volumes not {want or 'deleted'}, "
+                raise ApiError(f"{left} of {len(ids)} volumes not deleted, "
                                f"no progress for {STALL:.0f} s")
 
     def attach_round_trip(self, volume_id: str) -> dict[str, float] | None:

@@ -25,6 +25,7 @@ class Harness:
         self.systems = systems
         self.details: dict[str, dict[str, Any]] = {s.name: {} for s in systems}
         self.errors: dict[str, list[str]] = {s.name: [] for s in systems}
+        self.failed_creates: dict[str, int] = {s.name: 0 for s in systems}
         self._apis: dict[tuple[str, str], Api] = {}
 
     def api(self, system: SystemUnderTest, figure: str) -> Api:
@@ -50,10 +51,12 @@ class Harness:
         try:
             return measure()
         except FAILURES as exc:
-            message = f"{figure}: {type(exc).__name__}: {exc}"
-            print(f"[bench] {system.name}: {message}", flush=True)
-            self.errors[system.name].append(message)
+            self.note(system, f"{figure}: {type(exc).__name__}: {exc}")
             return None
+
+    def note(self, system: SystemUnderTest, message: str) -> None:
+        print(f"[bench] {system.name}: {message}", flush=True)
+        self.errors[system.name].append(message)
 
     def record(self, system: SystemUnderTest, key: str, value: Any) -> None:
         self.details[system.name][key] = value
@@ -68,6 +71,6 @@ class Harness:
             t0 = time.perf_counter()
             with ThreadPoolExecutor(DELETE_THREADS) as pool:
                 list(pool.map(api.purge_volume, ids))
-            return api.wait_all(ids, None, t0) if ids else 0.0
+            return api.wait_gone(ids, t0) if ids else 0.0
 
         return self.guarded(system, f"{figure} cleanup", delete_all)

@@ -40,20 +40,25 @@ def _step(name: str, since: float) -> None:
     print(f"[bench] {time.perf_counter() - since:6.1f} s  {name}", flush=True)
 
 
-def _start(systems: list[SystemUnderTest], errors: dict[str, list[str]]) -> Figure:
-    """Prepare and start each system alone, timing start until every service is up."""
-    startup = Figure("startup", "start -> all services up in os-services", "s", True,
+def _start(systems: list[SystemUnderTest], errors: dict[str, list[str]]) -> list[Figure]:
+    """Prepare and start each system alone, timing start until every service is up and
+    until the first volume is served (which also warms every system up before figures)."""
+    up = Figure("startup", "start -> all services up in os-services", "s", True,
+                {s.name: None for s in systems})
+    serving = Figure("serving", "start -> first volume available", "s", True,
                      {s.name: None for s in systems})
     for system in systems:
         try:
             system.prepare()
             system.start()
-            startup.values[system.name] = system.wait_up()
+            up.values[system.name] = system.wait_up()
+            serving.values[system.name] = system.wait_serving()
         except STARTUP_FAILURES as exc:
             print(f"[bench] {system.name} did not start: {exc}", flush=True)
             errors[system.name].append(f"start: {exc}")
+            up.values[system.name] = None
             system.stop()
-    return startup
+    return [up, serving]
 
 
 def _meta(args: argparse.Namespace) -> dict:
@@ -68,14 +73,13 @@ def _meta(args: argparse.Namespace) -> dict:
 
 def _measure(harness: Harness, args: argparse.Namespace, since: float) -> list[Figure]:
     results = [memory.resident(harness, "idle")]
-    creates.warm_up(harness)
-    _step("warm-up done", since)
     results += creates.sequential_create(harness, args.sequential)
     _step("sequential creates done", since)
     for round_no, count in enumerate(args.concurrent):
         results += creates.concurrent_create(harness, count, round_no)
         _step(f"{count} concurrent creates done", since)
     results += creates.load(harness, args.load)
+    results.append(creates.failures(harness))
     _step(f"{args.load} volumes loaded", since)
     results += listing.reads(harness, args.samples)
     _step("listing done", since)
@@ -98,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         startup = _start(systems, errors)
         _step("systems started", since)
-        harness = Harness([s for s in systems if startup.values[s.name] is not None])
-        results = [startup, *_measure(harness, args, since)]
+        harness = Harness([s for s in systems if startup[0].values[s.name] is not None])
+        results = [*startup, *_measure(harness, args, since)]
     finally:
         if harness:
             harness.close()

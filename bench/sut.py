@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from bench import infra, procs
-from bench.client import Api
+from bench.client import FAILURES, Api
 
 # noauth accepts any hex project id; this one only checks services.
 ADMIN_PROJECT = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
@@ -114,6 +114,32 @@ class SystemUnderTest(ABC):
                                        f"(seen: {sorted(up)}); logs in {self.workdir}")
                 time.sleep(UP_POLL_INTERVAL)
         finally:
+            api.close()
+
+    def wait_serving(self, timeout: float = 180.0) -> float:
+        """Seconds from ``start`` until a volume created now becomes available.
+
+        os-services can say up before the scheduler knows any backend (Cinder's volume
+        service reports capabilities on a 60 s period, and a report sent before the
+        scheduler listens is lost), so this is when the system really serves. Creates
+        that fail meanwhile are retried each second and cleaned up.
+        """
+        api = Api(self.endpoint, ADMIN_PROJECT)
+        try:
+            while True:
+                self._check_alive()
+                t0 = time.perf_counter()
+                try:
+                    api.wait_available(api.create_volume("probe"), t0)
+                    return time.perf_counter() - self._started_at
+                except FAILURES:
+                    if time.perf_counter() - self._started_at > timeout:
+                        raise TimeoutError(f"{self.name}: no volume became available within "
+                                           f"{timeout:.0f} s; logs in {self.workdir}") from None
+                    time.sleep(1)
+        finally:
+            for volume_id in api.volume_ids():
+                api.purge_volume(volume_id)
             api.close()
 
     def _check_alive(self) -> None:

@@ -20,7 +20,7 @@ def round_trips(harness: Harness, count: int) -> list[Figure]:
         def make(api=api) -> str:
             t0 = time.perf_counter()
             volume_id = api.create_volume("attach")
-            api.wait_status(volume_id, "available", t0)
+            api.wait_available(volume_id, t0)
             return volume_id
 
         volume_id = harness.guarded(system, "attach volume", make)

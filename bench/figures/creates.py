@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.client import POLL_INTERVAL
+from bench.client import POLL_INTERVAL, Settled
 from bench.figures import MS, per_system
 from bench.harness import Harness
 from bench.report import Figure
@@ -13,19 +13,6 @@ from bench.stats import percentile
 from bench.sut import SystemUnderTest
 
 LOAD_THREADS = 20
-
-
-def warm_up(harness: Harness) -> None:
-    """One create and delete per system before anything is timed (imports, pools, caches)."""
-    for system in harness.systems:
-        api = harness.api(system, "warmup")
-
-        def once(api=api) -> None:
-            t0 = time.perf_counter()
-            api.wait_status(api.create_volume("warmup"), "available", t0)
-
-        harness.guarded(system, "warm-up", once)
-        harness.empty_project(system, "warmup")
 
 
 def sequential_create(harness: Harness, count: int) -> list[Figure]:
@@ -41,7 +28,7 @@ def sequential_create(harness: Harness, count: int) -> list[Figure]:
 
             def one(api=api, n=n) -> float:
                 t0 = time.perf_counter()
-                return api.wait_status(api.create_volume(f"seq-{n}"), "available", t0)
+                return api.wait_available(api.create_volume(f"seq-{n}"), t0)
 
             latency = harness.guarded(system, "sequential create", one)
             if latency is None:
@@ -61,31 +48,35 @@ def sequential_create(harness: Harness, count: int) -> list[Figure]:
 
 
 def _create_many(harness: Harness, system: SystemUnderTest, figure: str, count: int,
-                 threads: int) -> tuple[float, float] | None:
-    """Create ``count`` volumes from ``threads`` client threads; (seconds until all are
-    available, CPU seconds the system spent meanwhile)."""
+                 threads: int) -> tuple[Settled, float] | None:
+    """Create ``count`` volumes from ``threads`` client threads; how they settled and the
+    CPU seconds the system spent meanwhile. Lost creates are counted and noted."""
     api = harness.api(system, figure)
 
-    def run() -> tuple[float, float]:
+    def run() -> tuple[Settled, float]:
         cpu0 = system.cpu_seconds()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(threads) as pool:
             ids = set(pool.map(lambda n: api.create_volume(f"{figure}-{n}"), range(count)))
-        wall = api.wait_all(ids, "available", t0, interval=0.05)
-        return wall, system.cpu_seconds() - cpu0
+        return api.wait_all_available(ids, t0), system.cpu_seconds() - cpu0
 
-    return harness.guarded(system, f"{count} creates", run)
+    result = harness.guarded(system, f"{count} creates", run)
+    if result and result[0].failed:
+        harness.failed_creates[system.name] += result[0].failed
+        harness.note(system, f"{figure}: {result[0].failed} of {count} creates went to error "
+                     f"or got stuck")
+    return result
 
 
 def concurrent_create(harness: Harness, count: int, round_no: int) -> list[Figure]:
-    """``count`` creates at once (one client thread each); wall time until all available."""
+    """``count`` creates at once (one client thread each); wall time until all available
+    (n/a when any was lost: the burst never completed)."""
     figure = f"concurrent{count}"
     wall, rate = per_system(harness), per_system(harness)
     for system in harness.turns(round_no):
         result = _create_many(harness, system, figure, count, count)
-        if result:
-            wall[system.name], rate[system.name] = result[0], count / result[0]
-            harness.record(system, f"{figure}_cpu_s", result[1])
+        if result and not result[0].failed:
+            wall[system.name], rate[system.name] = result[0].seconds, count / result[0].seconds
         harness.record(system, f"{figure}_cleanup_s", harness.empty_project(system, figure))
     return [Figure(f"{figure}_wall", f"{count} concurrent creates, until all available", "s",
                    True, wall),
@@ -94,12 +85,21 @@ def concurrent_create(harness: Harness, count: int, round_no: int) -> list[Figur
 
 
 def load(harness: Harness, count: int) -> list[Figure]:
-    """Fill the listing project with ``count`` volumes (LOAD_THREADS client threads)."""
+    """Fill the listing project with ``count`` volumes (LOAD_THREADS client threads);
+    throughput and CPU count the creates that completed."""
     rate, cpu = per_system(harness), per_system(harness)
     for system in harness.systems:
         result = _create_many(harness, system, "listing", count, LOAD_THREADS)
-        if result:
-            rate[system.name], cpu[system.name] = count / result[0], result[1] / count * MS
+        if result and result[0].available:
+            settled, cpu_s = result
+            rate[system.name] = settled.available / settled.seconds
+            cpu[system.name] = cpu_s / settled.available * MS
     return [Figure("load_rate", f"{count} creates, {LOAD_THREADS} client threads, throughput",
                    "vol/s", False, rate),
             Figure("load_cpu", "CPU per create, all service processes", "ms", True, cpu)]
+
+
+def failures(harness: Harness) -> Figure:
+    """Creates lost in all bursts and the load: a control plane must not drop work."""
+    return Figure("failed_creates", "creates that went to error or got stuck, all bursts",
+                  "count", True, {name: float(n) for name, n in harness.failed_creates.items()})
