@@ -14,6 +14,7 @@ from api.routes import (
     attachments,
     availability_zones,
     capabilities,
+    default_types,
     extensions,
     health,
     hosts,
@@ -79,6 +80,6 @@ def create_app(conf: Config, *, transport: Caster | None = None,
                    availability_zones, services, resource_filters, attachments,
                    snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
                    capabilities, quota_classes, extensions, qos_specs,
-                   os_volume_transfer, volume_transfers):
+                   os_volume_transfer, volume_transfers, default_types):
         app.include_router(module.router)
     return app

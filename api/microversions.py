@@ -90,6 +90,10 @@ FEATURES: dict[str, Version] = {
     "attach_mode": Version(3, 54),               # mode (rw/ro) in attachment create
     "transfer_no_snapshots": Version(3, 55),     # volume-transfers, no_snapshots
     "transfer_history": Version(3, 57),          # source/destination project, accepted
+    "transfer_pagination": Version(3, 59),       # sort, marker, limit on transfer lists
+    "time_comparison_filters": Version(3, 60),   # created_at=gt:..., updated_at=lte:...
+    "volume_cluster_name": Version(3, 61),       # cluster_name (null) for admins
+    "default_type_overrides": Version(3, 62),    # default-types per project
 }
 
 # Cinder features at or below MAX that cinderblock does not serve: their URLs are 404.
@@ -109,6 +113,7 @@ NOT_SERVED: dict[str, Version] = {
     "create from image or backup (imageRef, backup_id: 400)": Version(3, 47),
     "cross-AZ backups": Version(3, 51),
     "backup project and user ids": Version(3, 56),
+    "group and group snapshot project ids": Version(3, 58),
     "get_pools volume_type filter (the filter is ignored)": Version(3, 35),
 }
 

@@ -52,6 +52,8 @@ def transfer_router(collection_name: str, since: str | None) -> APIRouter:
              path: str, detail: bool) -> JSONResponse:
         served(context)
         params = request.query_params.multi_items()
+        if not context.microversion.at_least("transfer_pagination"):
+            params = [(k, v) for k, v in params if k == "all_tenants"]
         query = transfers.TRANSFERS.parse(context, params, conf.default.osapi_max_limit)
         items = [_view(context, row, collection_name, detail=detail)
                  for row in transfers.listed(session, context, query)]

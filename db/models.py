@@ -37,7 +37,7 @@ __all__ = [
     "Volume", "VolumeMetadata", "VolumeAdminMetadata", "VolumeType", "VolumeTypeExtraSpec",
     "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
     "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool", "Message",
-    "QualityOfServiceSpecs", "QosSpecsKey", "Transfer",
+    "QualityOfServiceSpecs", "QosSpecsKey", "Transfer", "DefaultVolumeType",
 ]
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -430,3 +430,14 @@ class Transfer(_Timestamps, Base):
     salt: Mapped[str] = mapped_column(String(255))
     crypt_hash: Mapped[str] = mapped_column(String(255))
     no_snapshots: Mapped[bool] = mapped_column(default=False)
+
+
+class DefaultVolumeType(_Timestamps, Base):
+    """A project's own default volume type (3.62), over ``default_volume_type``."""
+
+    __tablename__ = "default_volume_types"
+    __table_args__ = (MYSQL_OPTS,)
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    volume_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_types.id", ondelete="CASCADE"), index=True)

@@ -44,7 +44,8 @@ def create_type(body: BodyDep, context: ContextDep, session: SessionDep) -> JSON
 def show_default_type(context: ContextDep, session: SessionDep,
                       conf: ConfigDep) -> JSONResponse:
     """The type volumes get when they name none (sample 11: no access flag)."""
-    return _one(context, volume_types.default_type(session, conf), access_flag=False)
+    return _one(context, volume_types.default_type(session, conf, context.project_id),
+                access_flag=False)
 
 
 @router.get("/{type_id}")

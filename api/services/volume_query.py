@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, func, or_, true
+import operator
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, true
 
 from api.deps import RequestContext
+from api.errors import BadRequest
 from api.services.listing import Listing, ListQuery, dict_filter, int_param, metadata_condition
 from api.validation import boolean
 from db.models import Volume, VolumeMetadata, VolumeType
@@ -14,7 +18,7 @@ __all__ = ["VOLUMES", "ListQuery", "USER_FILTERS"]
 # Filters every caller may use (Cinder's resource_filters.json for volumes).
 USER_FILTERS = frozenset({"name", "status", "metadata", "bootable", "migration_status",
                           "availability_zone", "group_id", "size", "glance_metadata",
-                          "volume_type"})
+                          "volume_type", "created_at", "updated_at"})
 _ADMIN_FILTERS = frozenset({"project_id", "user_id", "host", "volume_type_id", "multiattach",
                             "id", "snapshot_id", "source_volid"})
 _SORT_KEYS = {
@@ -34,8 +38,41 @@ _SORT_KEYS = {
 }
 
 
+_TIME_OPERATORS = {"gt": operator.gt, "gte": operator.ge, "eq": operator.eq,
+                   "neq": operator.ne, "lt": operator.lt, "lte": operator.le}
+
+
+def _utc(text: str) -> datetime:
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def _time_condition(context: RequestContext, key: str, text: str) -> ColumnElement[bool]:
+    """From 3.60 ``created_at=gt:2024-01-01T00:00:00,lt:...``; before, an exact time."""
+    column = getattr(Volume, key)
+    if not context.microversion.at_least("time_comparison_filters"):
+        try:
+            return column == _utc(text)
+        except ValueError:
+            return false()
+    clauses = []
+    for unit in text.split(","):
+        name, colon, value = unit.partition(":")
+        if not colon:
+            raise BadRequest(f"Invalid {key} value")
+        if name not in _TIME_OPERATORS:
+            raise BadRequest(f"Invalid {name} operator")
+        try:
+            clauses.append(_TIME_OPERATORS[name](column, _utc(value)))
+        except ValueError:
+            raise BadRequest(f"Invalid {value} value") from None
+    return and_(*clauses)
+
+
 def _condition(context: RequestContext, key: str, text: str, like: bool
                ) -> ColumnElement[bool] | None:
+    if key in ("created_at", "updated_at"):
+        return _time_condition(context, key, text)
     if key in ("name", "display_name"):
         if like:
             return Volume.display_name.contains(text, autoescape=True)

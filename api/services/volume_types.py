@@ -13,7 +13,7 @@ from api.deps import RequestContext
 from api.errors import BadRequest, Conflict, NotFound
 from api.validation import MAX_TEXT, boolean, invalid, optional_text
 from common.config import Config
-from db.models import Volume, VolumeType, VolumeTypeExtraSpec, VolumeTypeProject
+from db.models import DefaultVolumeType, Volume, VolumeType, VolumeTypeExtraSpec, VolumeTypeProject
 
 __all__ = [
     "find", "find_for_volume", "default_type", "list_types", "create", "update", "remove",
@@ -59,7 +59,15 @@ def find(session: Session, context: RequestContext, type_id: str) -> VolumeType:
     return row
 
 
-def default_type(session: Session, conf: Config) -> VolumeType:
+def default_type(session: Session, conf: Config, project_id: str | None = None
+                 ) -> VolumeType:
+    """The project's own default (3.62 default-types) if set, else the configured one."""
+    if project_id is not None:
+        override = session.scalar(select(VolumeType).join(
+            DefaultVolumeType, DefaultVolumeType.volume_type_id == VolumeType.id)
+            .where(DefaultVolumeType.project_id == project_id))
+        if override is not None:
+            return override
     name = conf.default.default_volume_type
     row = session.scalars(select(VolumeType).where(VolumeType.name == name)).one_or_none()
     if row is None:
@@ -72,7 +80,7 @@ def find_for_volume(session: Session, context: RequestContext, conf: Config,
                     name_or_id: str | None) -> VolumeType:
     """The type a new volume asks for (a name or an id), else the configured default."""
     if not name_or_id:
-        return default_type(session, conf)
+        return default_type(session, conf, context.project_id)
     by_id = _is_uuid(name_or_id)
     column = VolumeType.id if by_id else VolumeType.name
     row = session.scalars(select(VolumeType).where(column == name_or_id)).one_or_none()

@@ -89,6 +89,8 @@ def volume(context: RequestContext, row: Volume, *, extended: bool = True) -> di
         # One LIO target per volume: never shared once placed; Cinder says true before.
         body["shared_targets"] = row.host is None
         body["service_uuid"] = service_uuid(row.host)
+    if context.is_admin and version.at_least("volume_cluster_name"):
+        body["cluster_name"] = None  # cinderblock has no clusters
     if extended:
         body["os-vol-tenant-attr:tenant_id"] = row.project_id
         if context.is_admin:
