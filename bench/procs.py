@@ -58,18 +58,21 @@ def terminate(procs: list[subprocess.Popen], grace: float = 15.0) -> None:
     leaders = [p.pid for p in procs]
     for pid in session_members(leaders):
         _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while session_members(leaders) and time.monotonic() < deadline:
-        for p in procs:
-            p.poll()
-        time.sleep(0.1)
+    _wait_gone(procs, leaders, grace)
     for pid in session_members(leaders):
         _signal(pid, signal.SIGKILL)
-    for p in procs:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            continue
+    # SIGKILL is delivered asynchronously: return only once nothing of the sessions runs.
+    _wait_gone(procs, leaders, 5.0)
+
+
+def _wait_gone(procs: list[subprocess.Popen], leaders: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        for p in procs:
+            p.poll()
+        if not session_members(leaders) or time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
