@@ -21,12 +21,24 @@ def _rule_names(tree: ast.Module) -> list[str]:
             getattr(node.func, "id", None)
         if func not in _CALLS:
             continue
-        rule = node.args[1]
-        if isinstance(rule, ast.Constant):
-            names.append(rule.value)
-        elif isinstance(rule, ast.Name) and rule.id in constants:
-            names.append(constants[rule.id])
+        name = _text(node.args[1], constants)
+        if name is not None:
+            names.append(name)
     return names
+
+
+def _text(node: ast.expr, constants: dict) -> str | None:
+    """A rule name written as a literal, a module constant, or an f-string of those."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.FormattedValue):
+        return _text(node.value, constants)
+    if isinstance(node, ast.JoinedStr):
+        parts = [_text(part, constants) for part in node.values]
+        return None if None in parts else "".join(parts)
+    return None
 
 
 def test_rule_names_used_by_the_api_are_defined():
