@@ -294,7 +294,11 @@ class StorageVM:
     # ----- lifecycle -----
 
     def __enter__(self) -> StorageVM:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
