@@ -236,33 +236,45 @@ def _wait_up(conf: Config, project: str) -> None:
         time.sleep(1)
 
 
-def _write_openrc(conf: Config, project: str) -> Path:
-    path = STATE / "openrc"
-    path.write_text(
-        "# cinderblock on this machine (noauth): source it, then use openstack or cinder.\n"
+def _write_openrc(conf: Config, project: str) -> tuple[Path, Path]:
+    """Client settings for this noauth system: ``openrc`` for ``openstack`` (openstacksdk
+    sends the token ``user:project`` noauth reads through keystoneauth's admin_token
+    plugin; python-cinderclient's noauth plugin no longer loads in osc) and ``cinderrc``
+    for ``cinder`` (its own noauth plugin)."""
+    base = f"{endpoint(conf)}/v3/{project}"
+    openrc, cinderrc = STATE / "openrc", STATE / "cinderrc"
+    openrc.write_text(
+        "# cinderblock on this machine (noauth), for the openstack client: source it.\n"
+        "export OS_AUTH_TYPE=admin_token\n"
+        f"export OS_TOKEN=admin:{project}\n"
+        f"export OS_ENDPOINT={base}\n"
+        "export OS_VOLUME_API_VERSION=3\n")
+    cinderrc.write_text(
+        "# cinderblock on this machine (noauth), for the cinder client: source it.\n"
         "export OS_AUTH_TYPE=noauth\n"
         "export OS_VOLUME_API_VERSION=3\n"
         f"export OS_PROJECT_ID={project}\n"
         "export OS_USER_ID=admin\n"
-        f"export CINDER_ENDPOINT={endpoint(conf)}/v3/{project}\n"
-        f"export OS_ENDPOINT={endpoint(conf)}/v3/{project}\n")
-    return path
+        f"export CINDER_ENDPOINT={base}\n")
+    return openrc, cinderrc
 
 
-def _print_usage(conf: Config, project: str, openrc: Path) -> None:
+def _print_usage(conf: Config, project: str, rc_files: tuple[Path, Path]) -> None:
+    openrc, cinderrc = rc_files
     base = f"{endpoint(conf)}/v3/{project}"
     token = f"-H 'X-Auth-Token: admin:{project}' -H 'Content-Type: application/json'"
     print(f"""
 cinderblock is up.
   API endpoint  {base}
-  openrc        {openrc}
+  openrc        {openrc} (openstack), {cinderrc} (cinder)
   logs          {STATE / 'log'}/  (one request: grep req-... {STATE / 'log'}/*.log)
   metrics       {endpoint(conf)}/metrics   health  {endpoint(conf)}/healthcheck
 
 First commands:
   curl -s {token} -d '{{"volume": {{"size": 1, "name": "demo"}}}}' {base}/volumes
   curl -s {token} {base}/volumes/detail
-  source {openrc} && openstack volume create --size 1 demo   # or: cinder create 1
+  source {openrc} && openstack volume create --size 1 demo
+  source {cinderrc} && cinder create 1
   make down            # stops everything; volumes and database are kept (PURGE=1 removes them)
 """)
 

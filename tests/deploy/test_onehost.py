@@ -85,7 +85,9 @@ def test_up_serves_a_volume_on_a_real_lv_and_down_stops_everything(onehost: OneH
     assert base in started.stdout
     assert "openstack volume create --size 1 demo" in started.stdout
     openrc = (onehost.state / "openrc").read_text()
-    assert "OS_AUTH_TYPE=noauth" in openrc and f"CINDER_ENDPOINT={base}" in openrc
+    assert f"OS_TOKEN=admin:{onehost.project}" in openrc and f"OS_ENDPOINT={base}" in openrc
+    cinderrc = (onehost.state / "cinderrc").read_text()
+    assert "OS_AUTH_TYPE=noauth" in cinderrc and f"CINDER_ENDPOINT={base}" in cinderrc
 
     again = onehost.run("up", timeout=60)
     assert again.returncode == 0 and "already up" in again.stdout, again.stdout + again.stderr
