@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import Config
 from common.messaging import volume_topic
 from db import quota
+from db.messages import Action, Detail, record
 from db.models import Service, Snapshot, Volume, VolumeAttachment, VolumeType, utcnow
 from db.session import session_scope
 from db.states import SNAPSHOT, VOLUME
@@ -46,6 +47,14 @@ def record_heartbeat(session: Session, host: str, binary: str, zone: str | None)
                                 report_count=1))
     except IntegrityError:
         session.execute(statement)
+
+
+def _tell_user(session: Session, snapshot_id: str, action: Action, detail: Detail) -> None:
+    """A user message for a snapshot the backend failed on (``/messages``)."""
+    project_id = session.scalar(select(Snapshot.project_id).where(Snapshot.id == snapshot_id))
+    if project_id is not None:
+        record(session, project_id=project_id, action=action, detail=detail,
+               resource_type="VOLUME_SNAPSHOT", resource_uuid=snapshot_id)
 
 
 class ControllerEndpoint:
@@ -164,9 +173,10 @@ class ControllerEndpoint:
                 SNAPSHOT.transition(session, snapshot_id, ["creating"], "available",
                                     progress="100%", provider_location=provider_location,
                                     status_reason=None)
-            else:
-                SNAPSHOT.transition(session, snapshot_id, ["creating"], "error",
-                                    status_reason=error or "the backend failed to create it")
+            elif SNAPSHOT.transition(session, snapshot_id, ["creating"], "error",
+                                     status_reason=error or "the backend failed to create it"):
+                _tell_user(session, snapshot_id, Action.SNAPSHOT_CREATE,
+                           Detail.SNAPSHOT_CREATE_ERROR)
 
     def snapshot_deleted(self, snapshot_id: str, status: str,
                          error: str | None = None) -> None:
@@ -179,8 +189,10 @@ class ControllerEndpoint:
                 return
             volume = session.get(Volume, snapshot.volume_id, populate_existing=True)
             if status != "deleted":
-                SNAPSHOT.transition(session, snapshot_id, ["deleting"], "error_deleting",
-                                    status_reason=error)
+                if SNAPSHOT.transition(session, snapshot_id, ["deleting"], "error_deleting",
+                                       status_reason=error):
+                    _tell_user(session, snapshot_id, Action.SNAPSHOT_DELETE,
+                               Detail.SNAPSHOT_DELETE_ERROR)
                 if volume is not None:
                     VOLUME.transition(session, volume.id, ["deleting"], "error_deleting",
                                       status_reason=f"snapshot {snapshot_id}: {error}")

@@ -20,6 +20,8 @@ from api.app import create_app
 from common.config import load
 from common.messaging import Transport
 from db.models import QuotaUsage, Snapshot, Volume
+from db.session import session_scope
+from scheduler.events import ControllerEndpoint
 from tests.messaging.cluster import Cluster, wait_for, write_conf
 from volume_agent.fake_driver import FakeVolumeDriver
 
@@ -113,3 +115,25 @@ def test_volume_from_snapshot_lands_on_the_snapshots_backend(
     copy = cluster.settle([copy_id])[copy_id]
     assert (copy.status, copy.size, copy.snapshot_id) == ("available", 3, snapshot_id)
     assert copy.host == cluster.volumes([volume_id])[volume_id].host
+
+
+def test_failed_snapshot_is_error_with_a_user_message(
+        stack: tuple[Cluster, TestClient, FakeVolumeDriver]) -> None:
+    cluster, client, _ = stack
+    volume_id = _available_volume(cluster, client)
+    with session_scope(cluster.sessions) as session:
+        volume = session.get(Volume, volume_id)
+        snapshot = Snapshot(project_id=PROJECT, volume_id=volume_id, status="creating",
+                            volume_size=2, volume_type_id=volume.volume_type_id)
+        session.add(snapshot)
+        session.flush()
+        snapshot_id = snapshot.id
+    controller = ControllerEndpoint(cluster.sessions, cluster.schedulers[0], cluster.conf)
+    controller.snapshot_created(snapshot_id, "error", error="lvcreate failed")
+    assert _status(cluster.sessions, Snapshot, snapshot_id) == "error"
+    listed = client.get(f"/v3/{PROJECT}/messages",
+                        headers={**HEADERS, "OpenStack-API-Version": "volume 3.3"}).json()
+    assert [(m["event_id"], m["resource_uuid"], m["user_message"])
+            for m in listed["messages"]] == [
+        ("VOLUME_VOLUME_SNAPSHOT_009_013", snapshot_id,
+         "create snapshot:Snapshot failed to create.")]
