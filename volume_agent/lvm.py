@@ -93,10 +93,6 @@ class LogicalVolume:
     tags: frozenset[str] = frozenset()
 
     @property
-    def is_thin_pool(self) -> bool:
-        return self.segtype == "thin-pool"
-
-    @property
     def is_thin(self) -> bool:
         return self.segtype == "thin"
 
@@ -158,11 +154,6 @@ class LVM:
     def list_lvs(self) -> dict[str, LogicalVolume]:
         """Every LV of the group in one ``lvs`` call, by name."""
         return {lv.name: lv for lv in _to_lvs(self._report("lvs", "lv", _LV_FIELDS, self.vg))}
-
-    def get_lv(self, name: str) -> LogicalVolume | None:
-        rows = self._report("lvs", "lv", _LV_FIELDS, "--select", f"lv_name={_lv_name(name)}",
-                            self.vg)
-        return next(iter(_to_lvs(rows)), None)
 
     def supports_thin(self) -> bool:
         return "thin-pool" in self._run("segtypes").split()

@@ -1,9 +1,10 @@
 """LVMDriver on real LVM, LIO and open-iscsi in the storage-node VM.
 
-The driver runs in the guest (tests/agent_vm/guest_driver.py, one Python start-up per
-batch of calls); the guest is also the initiator, logging in with the CHAP credentials
-the driver returned. Two backends share one driver process as on a real node: ``thick``
-on the VG ``cinder-volumes`` and ``thin`` on a second VG made here.
+The driver runs in the guest as one long-lived process fed batches of calls
+(tests/agent_vm/guest_driver.py), as the agent does; the guest is also the initiator,
+logging in with the CHAP credentials the driver returned. Two backends share that
+process as on a real node: ``thick`` on the VG ``cinder-volumes`` and ``thin`` on a
+second VG made here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.vm
 GiB = 1 << 30
 WORK = "/tmp/agent-vm"
 CONFIG = f"{WORK}/cinder.conf"
+QUEUE = f"{WORK}/queue"
 # The image ships no bytecode and 9p is slow to stat: compile once per VM, locally.
 PYCACHE = "/var/tmp/agent-vm-pycache"
 PREFIX = "iqn.2010-10.org.openstack:"
@@ -75,17 +78,20 @@ lv_head() {  # vg lv MiB -> md5 of the first MiB, read past any cache
 
 
 class Agent:
-    """The guest side: driver batches and shell scripts."""
+    """The guest side: one long-lived driver process fed batches, and shell scripts."""
 
-    def __init__(self, vm: Any, initiator: str) -> None:
+    def __init__(self, vm: Any, initiator: str, pid: int) -> None:
         self.vm = vm
         self.initiator = initiator
+        self.pid = pid
 
     def drive(self, *steps: dict[str, Any]) -> list[dict[str, Any]]:
+        name = f"{QUEUE}/{uuid.uuid4().hex}"
+        self.vm.write_file(f"{name}.new", json.dumps(list(steps)))
         result = self.vm.run(
-            f"cd {self.vm.src} && PYTHONPYCACHEPREFIX={PYCACHE} "
-            f"python3 -m tests.agent_vm.guest_driver {CONFIG}",
-            timeout=300, input=json.dumps(list(steps)))
+            f"mv {name}.new {name}.json && until [ -e {name}.out ]; do "
+            f"kill -0 {self.pid} || {{ tail -20 {WORK}/driver.log >&2; exit 3; }}; "
+            f"sleep 0.1; done; cat {name}.out; cat {name}.err >&2", timeout=300)
         assert result.rc == 0, result.stderr
         return json.loads(result.stdout)
 
@@ -121,8 +127,8 @@ class Agent:
 
 
 @pytest.fixture(scope="module")
-def agent(storage_vm: Any) -> Agent:
-    storage_vm.run(f"mkdir -p {WORK}", check=True)
+def agent(storage_vm: Any) -> Iterator[Agent]:
+    storage_vm.run(f"rm -rf {QUEUE} && mkdir -p {QUEUE}", check=True)
     storage_vm.write_file(CONFIG, CONFIG_TEXT)
     storage_vm.run(
         f"lvm vgs {THIN_VG} >/dev/null 2>&1 || {{ truncate -s 4G /var/tmp/{THIN_VG}.img && "
@@ -131,7 +137,12 @@ def agent(storage_vm: Any) -> Agent:
     initiator = storage_vm.run(
         "sed -n 's/^InitiatorName=//p' /etc/iscsi/initiatorname.iscsi", check=True
     ).stdout.strip()
-    return Agent(storage_vm, initiator)
+    process = storage_vm.spawn(
+        f"cd {storage_vm.src} && PYTHONPYCACHEPREFIX={PYCACHE} exec python3 -m "
+        f"tests.agent_vm.guest_driver {CONFIG} {QUEUE}", f"{WORK}/driver.log")
+    yield Agent(storage_vm, initiator, process.pid)
+    storage_vm.run(f"touch {QUEUE}/STOP")
+    process.stop()
 
 
 def new_volume(size: int, **extra: Any) -> dict[str, Any]:
