@@ -322,16 +322,15 @@ def up() -> int:
 
 
 def down(purge: bool) -> int:
-    for process in PROCESSES:
-        if process.stop():
-            print(f"stopped {process.name}")
+    stopped = [process.name for process in PROCESSES if process.stop()]
+    print(f"stopped {', '.join(stopped)}" if stopped else "cinderblock was not running")
     if purge:
         if (STATE / "cinderblock.conf").exists():
             conf = load(_config_files())
             if conf.default.transport_url == LOCAL_BROKER:
                 subprocess.run(["rabbitmqctl", "-q", "delete_vhost", VHOST], check=False)
         shutil.rmtree(STATE, ignore_errors=True)
-        print(f"removed {STATE} (database, volumes, logs)")
+        print(f"removed {STATE} (the VM disk with its volumes, logs, the SQLite database if used)")
     return 0
 
 

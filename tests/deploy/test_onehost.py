@@ -107,6 +107,13 @@ def test_up_serves_a_volume_on_a_real_lv_and_down_stops_everything(onehost: OneH
         pytest.fail(f"{client.get(f'/volumes/{volume_id}').text}\n{onehost.log_tails()}")
     lvs = onehost.guest("lvs --noheadings -o lv_name,lv_size --units g cinder-volumes")
     assert f"volume-{volume_id}" in lvs and "1.00g" in lvs
+    agent_metrics = onehost.guest(
+        "python3 -c 'import urllib.request as u; "
+        "print(u.urlopen(\"http://127.0.0.1:9102/metrics\").read().decode())'")
+    assert 'cinderblock_volume_pool_volumes{backend="lvm",pool="lvm"} 1' in agent_metrics
+    assert 'cinderblock_volume_pool_total_gb{backend="lvm",pool="lvm"} 10' in agent_metrics
+    assert ('cinderblock_volume_operation_duration_seconds_count'
+            '{backend="lvm",operation="create_volume"} 1') in agent_metrics
 
     def request_logged() -> dict[str, list[str]] | None:
         found = {name: [line for line in text.splitlines() if request_id in line]
