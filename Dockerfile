@@ -21,7 +21,9 @@ ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/keystone-compose"]
 FROM base AS cinderblock
 # The storage side: LVM2 (thin pools too) and LIO through Debian's rtslib-fb; the venv
 # sees the system site-packages so it uses that rtslib-fb. LVM in a container has no
-# udev: it must not wait for udev or ask it for devices (as in the storage-node VM).
+# udev: it must not wait for udev or ask it for devices (as in the storage-node VM). Its
+# device filter accepts loop devices and sd/vd/xvd/nvme disks; mount your own
+# lvmlocal.conf over it when the PVs of cinder-volumes are elsewhere (md, multipath).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends lvm2 thin-provisioning-tools kmod \
       python3-rtslib-fb \
