@@ -11,6 +11,7 @@ what a reboot lost.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import rtslib_fb as rts
@@ -56,19 +57,23 @@ class LIOExporter:
         self.portal_ip = portal_ip
         self.portal_port = portal_port
 
-    @property
-    def portal(self) -> str:
-        return f"{self.portal_ip}:{self.portal_port}"
-
     def ensure_target(self, iqn: str, so_name: str, device: str, discard: bool) -> bool:
         """Create the storage object, target, TPG, portal and LUN unless they exist.
 
         Returns whether anything was created. A failure part-way removes what this
-        call created, so a retry starts clean.
+        call created, so a retry starts clean; a target left incomplete by a process
+        that died part-way is rebuilt rather than handed out without its LUN.
         """
         with _LOCK:
-            if _lookup_target(iqn) is not None:
-                return False
+            existing = _lookup_target(iqn)
+            if existing is not None:
+                if self._complete(existing):
+                    return False
+                LOG.warning("target %s is incomplete; rebuilding it", iqn)
+                try:
+                    existing.delete()
+                except (rts.RTSLibError, OSError) as exc:
+                    raise LIOError(f"cannot rebuild incomplete target {iqn}: {exc}") from exc
             so = _lookup_so(so_name)
             created_so = so is None
             target = None
@@ -91,6 +96,18 @@ class LIOExporter:
                     _quietly(so.delete)
                 raise LIOError(f"cannot export {device} as {iqn}: {exc}") from exc
             return True
+
+    def _complete(self, target: rts.Target) -> bool:
+        """Checked by path, the last steps of ``ensure_target`` first: no configfs walk."""
+        tpg = f"{target.path}/tpgt_1"
+        try:
+            with open(f"{tpg}/enable") as enabled:
+                if enabled.read().strip() != "1":
+                    return False
+        except OSError:
+            return False
+        return (os.path.isdir(f"{tpg}/lun/lun_0")
+                and os.path.isdir(f"{tpg}/np/{self.portal_ip}:{self.portal_port}"))
 
     @staticmethod
     def _create_so(name: str, device: str) -> rts.BlockStorageObject:

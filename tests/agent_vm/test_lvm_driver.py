@@ -23,6 +23,7 @@ GiB = 1 << 30
 WORK = "/tmp/agent-vm"
 CONFIG = f"{WORK}/cinder.conf"
 QUEUE = f"{WORK}/queue"
+CONFIGFS = "/sys/kernel/config/target/iscsi"
 # The image ships no bytecode and 9p is slow to stat: compile once per VM, locally.
 PYCACHE = "/var/tmp/agent-vm-pycache"
 PREFIX = "iqn.2010-10.org.openstack:"
@@ -302,20 +303,21 @@ def test_thin_volumes_snapshot_clone_and_capacity(agent: Agent) -> None:
 def test_reconcile_restores_cleared_exports_and_strangers_are_refused(agent: Agent) -> None:
     kept, dropped, thin = new_volume(1), new_volume(1), new_volume(1)
     connector = {"initiator": agent.initiator}
-    _, _, info, dropped_info = agent.ok(
+    thin_iqn = f"{PREFIX}volume-{thin['id']}"
+    _, _, _, info, dropped_info = agent.ok(
         {"backend": "thick", "op": "create_volume", "volume": kept},
         {"backend": "thick", "op": "create_volume", "volume": dropped},
+        {"backend": "thin", "op": "create_volume", "volume": thin},
         {"backend": "thick", "op": "initialize_connection", "volume": kept,
          "connector": connector},
         {"backend": "thick", "op": "initialize_connection", "volume": dropped,
          "connector": connector})
-    _, thin_info = agent.ok(
-        {"backend": "thin", "op": "create_volume", "volume": thin},
-        {"backend": "thin", "op": "initialize_connection", "volume": thin,
-         "connector": connector})
     d = info["data"]
     iqn, portal = d["target_iqn"], d["target_portal"]
-    written = agent.sh(login_write(info, (0,)) + f"""
+    # What a process killed part-way through an export leaves: a target without a LUN.
+    written = agent.sh(f"""
+python3 -c 'import rtslib_fb as r; r.TPG(r.Target(r.FabricModule("iscsi"), "{thin_iqn}"), 1)'
+""" + login_write(info, (0,)) + f"""
 iscsiadm -m iface -I stranger -o new >/dev/null 2>&1
 iscsiadm -m iface -I stranger -o update -n iface.initiatorname -v {STRANGER} >/dev/null
 iscsi_login {iqn} {portal} {d["auth_username"]} {d["auth_username"]}x; echo wrong_password=$?
@@ -327,25 +329,26 @@ iscsi_forget {iqn} {portal}
 
     kept_export = {"volume": exported(kept, info["model_update"]),
                    "initiators": [agent.initiator]}
-    thin_export = {"volume": exported(thin, thin_info["model_update"]),
-                   "initiators": [agent.initiator]}
-    (report,) = agent.ok({"backend": "thick", "op": "reconcile_exports",
-                          "exports": [kept_export]})
+    thin_info, report = agent.ok(
+        {"backend": "thin", "op": "initialize_connection", "volume": thin,
+         "connector": connector},
+        {"backend": "thick", "op": "reconcile_exports", "exports": [kept_export]})
     assert report == {"targets_created": [], "acls_created": [], "acls_removed": [],
                       "targets_removed": [dropped_info["data"]["target_iqn"]]}
-    still = agent.sh(f"echo thin=$(ls /sys/kernel/config/target/iscsi | "
-                     f"grep -c volume-{thin['id']})\n"
+    thin_export = {"volume": exported(thin, thin_info["model_update"]),
+                   "initiators": [agent.initiator]}
+    still = agent.sh(f"echo thin_lun=$(ls {CONFIGFS}/{thin_iqn}/tpgt_1/lun)\n"
                      "python3 -c 'import rtslib_fb; "
                      "rtslib_fb.RTSRoot().clear_existing(confirm=True)'\n"
                      "echo left=$(ls /sys/kernel/config/target/iscsi | grep -c iqn)\n")
-    assert still == {"thin": "1", "left": "0"}
+    assert still == {"thin_lun": "lun_0", "left": "0"}, "the incomplete target was rebuilt"
 
     thick_report, thin_report = agent.ok(
         {"backend": "thick", "op": "reconcile_exports", "exports": [kept_export]},
         {"backend": "thin", "op": "reconcile_exports", "exports": [thin_export]})
     assert thick_report["targets_created"] == [iqn]
     assert thick_report["acls_created"] == [f"{iqn} {agent.initiator}"]
-    assert thin_report["targets_created"] == [thin_info["data"]["target_iqn"]]
+    assert thin_report["targets_created"] == [thin_iqn]
     again = agent.sh(f"""
 iscsi_login {iqn} {portal} {d["auth_username"]} {d["auth_password"]}; echo login=$?
 disk=$(iscsi_disk {iqn})
