@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from common.config import Section
-from volume_agent import connection, reconcile
+from volume_agent import capacity, connection, reconcile
 from volume_agent.driver import DriverError, Export, ReconcileReport, Snapshot, Volume
 from volume_agent.lvm import (
     LVM,
@@ -24,18 +24,13 @@ from volume_agent.lvm import (
     volume_lv,
 )
 
-__all__ = ["LVMDriver", "DRIVER_VERSION"]
+__all__ = ["LVMDriver"]
 
 LOG = logging.getLogger(__name__)
-DRIVER_VERSION = "1.0.0"
 # Set on an LV while its content is still being copied: a redelivered create that
 # finds it knows the copy never finished and starts again instead of succeeding.
 _INCOMPLETE = "cinderblock-incomplete"
 _WILDCARDS = {"0.0.0.0", "::", "[::]"}
-
-
-def _gb(size_bytes: float) -> float:
-    return round(size_bytes / GiB, 2)
 
 
 class LVMDriver:
@@ -280,40 +275,8 @@ class LVMDriver:
     def get_pools(self) -> list[dict[str, Any]]:
         thin = self._resolve_type()
         vg = self._lvm_step("read volume group", self.lvm.vg_info)
-        lvs = self._lvs()
-        volumes = [lv for lv in lvs.values() if lv.name.startswith("volume-")]
-        snapshots = [lv for lv in lvs.values() if lv.name.startswith("_snapshot-")]
-        pool = {
-            "pool_name": self.backend_name,
-            "volume_backend_name": self.backend_name,
-            "vendor_name": "Open Source",
-            "driver_version": DRIVER_VERSION,
-            "storage_protocol": "iSCSI",
-            "reserved_percentage": self.conf.reserved_percentage,
-            "max_over_subscription_ratio": self.conf.max_over_subscription_ratio,
-            "thin_provisioning_support": thin,
-            "thick_provisioning_support": not thin,
-            "total_volumes": len(volumes) + len(snapshots),
-            "allocated_capacity_gb": _gb(sum(lv.size for lv in volumes)),
-            "multiattach": True,
-            "QoS_support": False,
-            "backend_state": "up",
-        }
-        thin_pool = lvs.get(self.lvm.pool_name)
-        if thin and thin_pool is not None:
-            used = thin_pool.size * (thin_pool.data_percent or 0.0) / 100
-            pool.update(
-                total_capacity_gb=_gb(thin_pool.size),
-                free_capacity_gb=_gb(thin_pool.size - used),
-                provisioned_capacity_gb=_gb(sum(lv.size for lv in lvs.values() if lv.is_thin)),
-                thin_pool_total_gb=_gb(thin_pool.size),
-                thin_pool_free_gb=_gb(thin_pool.size - used),
-                pool_data_percent=thin_pool.data_percent or 0.0,
-                pool_metadata_percent=thin_pool.metadata_percent or 0.0)
-        else:
-            pool.update(total_capacity_gb=_gb(vg.size), free_capacity_gb=_gb(vg.free),
-                        provisioned_capacity_gb=_gb(vg.size - vg.free))
-        return [pool]
+        return [capacity.pool_report(self.conf, self.backend_name, thin, vg, self._lvs(),
+                                     self.lvm.pool_name)]
 
     # -- reconciliation ------------------------------------------------------------
 
@@ -343,33 +306,7 @@ class LVMDriver:
 
         todo = reconcile.plan(wanted, present, objects, self.portal, owns,
                               lambda device: device.startswith(vg_prefix))
-        return self._apply(todo)
-
-    def _apply(self, todo: reconcile.Plan) -> ReconcileReport:
-        report = ReconcileReport()
-        rebuilt = {want.iqn for want in todo.create_targets}
-        for iqn, so_name in todo.remove_targets:
-            self._exporter_step("remove stale export", self.exporter.remove_target, iqn, so_name)
-            if iqn not in rebuilt:
-                report.targets_removed.append(iqn)
-        for so_name in todo.remove_objects:
-            self._exporter_step("remove stale storage object", self.exporter.remove_object,
-                                so_name)
-        for want in todo.create_targets:
-            self._exporter_step("recreate export", self.exporter.ensure_target, want.iqn,
-                                want.so_name, want.device, want.discard)
-            report.targets_created.append(want.iqn)
-        for want, initiator, chap in todo.set_acls:
-            self._exporter_step("restore initiator", self.exporter.set_acl, want.iqn, initiator,
-                                chap[0], chap[1], False)
-            report.acls_created.append(f"{want.iqn} {initiator}")
-        for iqn, initiator in todo.remove_acls:
-            self._exporter_step("remove stale initiator", self.exporter.remove_acl, iqn,
-                                initiator)
-            report.acls_removed.append(f"{iqn} {initiator}")
-        for missing in todo.no_credentials:
-            LOG.error("cannot restore ACL %s: the controller has no CHAP credentials", missing)
-        return report
+        return reconcile.apply(todo, self.exporter)
 
     # -- helpers -------------------------------------------------------------------
 

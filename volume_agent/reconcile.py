@@ -1,17 +1,22 @@
 """What to change so the target configuration matches what the controller wants.
 
-Pure planning, apart from storage: the driver reads configfs once, this module
-compares it with the wanted exports in one pass over each (linear in the number
-of volumes), and the driver carries the plan out. Keeping the comparison free of
-rtslib lets it be tested exhaustively on the host.
+The driver reads configfs once, ``plan`` compares it with the wanted exports in one
+pass over each (linear in the number of volumes) and ``apply`` carries the plan out
+through the exporter. Keeping both free of rtslib lets them be tested on the host.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["AclState", "TargetState", "Wanted", "Plan", "plan"]
+from volume_agent.driver import DriverError, ReconcileReport
+
+__all__ = ["AclState", "TargetState", "Wanted", "Plan", "plan", "apply"]
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,3 +119,44 @@ def plan(wanted: Iterable[Wanted], present: Mapping[str, TargetState],
                                    if name not in wanted_objects and name not in removed_objects
                                    and owns_device(device))
     return result
+
+
+def apply(todo: Plan, exporter: Any) -> ReconcileReport:
+    """Carry ``todo`` out through ``exporter``, removals first (a rebuilt target must go
+    before it is made again). A step that fails is logged and the rest still runs:
+    one broken volume must not leave every other export down after a reboot."""
+    report = ReconcileReport()
+    rebuilt = {want.iqn for want in todo.create_targets}
+
+    def step(what: str, action: Callable[..., Any], *args: Any) -> bool:
+        try:
+            action(*args)
+            return True
+        except DriverError as exc:
+            LOG.error("reconcile: %s failed: %s", what, exc)
+            return False
+
+    for iqn, so_name in todo.remove_targets:
+        if step(f"removing {iqn}", exporter.remove_target, iqn, so_name) and iqn not in rebuilt:
+            report.targets_removed.append(iqn)
+    for so_name in todo.remove_objects:
+        step(f"removing storage object {so_name}", exporter.remove_object, so_name)
+    failed = set()
+    for want in todo.create_targets:
+        if step(f"recreating {want.iqn}", exporter.ensure_target, want.iqn, want.so_name,
+                want.device, want.discard):
+            report.targets_created.append(want.iqn)
+        else:
+            failed.add(want.iqn)
+    for want, initiator, chap in todo.set_acls:
+        if want.iqn not in failed and step(f"allowing {initiator} on {want.iqn}",
+                                           exporter.set_acl, want.iqn, initiator, chap[0],
+                                           chap[1], False):
+            report.acls_created.append(f"{want.iqn} {initiator}")
+    for iqn, initiator in todo.remove_acls:
+        if step(f"removing {initiator} from {iqn}", exporter.remove_acl, iqn, initiator):
+            report.acls_removed.append(f"{iqn} {initiator}")
+    for missing in todo.no_credentials:
+        LOG.error("reconcile: cannot restore ACL %s: the controller has no CHAP credentials",
+                  missing)
+    return report

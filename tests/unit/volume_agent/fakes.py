@@ -119,9 +119,12 @@ class FakeExporter:
         self.targets: dict[str, _FakeTarget] = {}
         self.objects: dict[str, str] = {}
         self.fail_set_acl = False
+        self.fail_targets: set[str] = set()
         self.list_calls = 0
 
     def ensure_target(self, iqn: str, so_name: str, device: str, discard: bool) -> bool:
+        if iqn in self.fail_targets:
+            raise DriverError(f"cannot export {device} as {iqn}: fake failure")
         if iqn in self.targets:
             return False
         self.objects[so_name] = device
@@ -132,6 +135,8 @@ class FakeExporter:
                 readonly: bool) -> None:
         if self.fail_set_acl:
             raise DriverError(f"cannot allow {initiator} on {iqn}: fake failure")
+        if iqn not in self.targets:
+            raise DriverError(f"target {iqn} does not exist")
         self.targets[iqn].acls[initiator.lower()] = (userid, password, readonly)
 
     def remove_acl(self, iqn: str, initiator: str | None) -> int:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from volume_agent.reconcile import AclState, TargetState, Wanted, plan
+import logging
+
+import pytest
+
+from tests.unit.volume_agent.fakes import FakeExporter
+from volume_agent.reconcile import AclState, TargetState, Wanted, apply, plan
 
 PORTAL = "127.0.0.1:3260"
 IQN = "iqn.2010-10.org.openstack:volume-a"
@@ -81,3 +86,15 @@ def test_targets_owned_by_someone_else_stay() -> None:
     result = plan([], {other: state(iqn=other)}, {}, PORTAL, owns=lambda s: False,
                   owns_device=lambda d: False)
     assert result.remove_targets == []
+
+
+def test_one_failing_export_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    broken = want(iqn="iqn.2010-10.org.openstack:volume-b", so_name="volume-b")
+    exporter = FakeExporter()
+    exporter.fail_targets.add(broken.iqn)
+    report = apply(run([broken, want()], {}), exporter)
+    assert report.targets_created == [IQN]
+    assert report.acls_created == [f"{IQN} {INI}"]
+    assert exporter.targets[IQN].acls == {INI: (*CREDS, False)}
+    assert any(broken.iqn in r.getMessage() and r.levelno == logging.ERROR
+               for r in caplog.records)
