@@ -16,6 +16,8 @@ from api.routes import (
     capabilities,
     default_types,
     extensions,
+    group_types,
+    groups,
     health,
     hosts,
     messages,
@@ -80,6 +82,7 @@ def create_app(conf: Config, *, transport: Caster | None = None,
                    availability_zones, services, resource_filters, attachments,
                    snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
                    capabilities, quota_classes, extensions, qos_specs,
-                   os_volume_transfer, volume_transfers, default_types):
+                   os_volume_transfer, volume_transfers, default_types, group_types,
+                   groups):
         app.include_router(module.router)
     return app

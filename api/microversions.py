@@ -67,7 +67,12 @@ FEATURES: dict[str, Version] = {
     "glance_metadata_filter": Version(3, 4),     # accepted; no volume has image metadata
     "messages_pagination": Version(3, 5),        # filters, sort and markers on /messages
     "services_cluster": Version(3, 7),           # cluster (null) in os-services
-    "group_id_filter": Version(3, 10),           # accepted; cinderblock has no groups
+    "group_id_filter": Version(3, 10),           # volumes?group_id=
+    "group_types": Version(3, 11),               # /group_types and group specs
+    "groups": Version(3, 13),                    # /groups (generic volume groups)
+    "group_reset_status": Version(3, 20),        # groups reset_status action
+    "group_volume_list": Version(3, 25),         # groups/{id}?list_volume=true
+    "group_replication_status": Version(3, 38),  # replication_status (null) in groups
     "volume_summary": Version(3, 12),            # GET volumes/summary
     "volume_group_id": Version(3, 13),           # group_id in volume bodies
     "snapshot_group_snapshot_id": Version(3, 14),  # group_snapshot_id in snapshot bodies
@@ -103,7 +108,8 @@ NOT_SERVED: dict[str, Version] = {
     "clusters API": Version(3, 7),
     "manageable volumes and snapshots": Version(3, 8),
     "backups": Version(3, 9),
-    "group types, groups, group snapshots": Version(3, 11),
+    "group snapshots": Version(3, 14),
+    "group snapshot reset status": Version(3, 19),
     "migration to a cluster": Version(3, 16),
     "worker cleanup": Version(3, 24),
     "service log levels": Version(3, 32),

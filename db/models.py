@@ -37,7 +37,8 @@ __all__ = [
     "Volume", "VolumeMetadata", "VolumeAdminMetadata", "VolumeType", "VolumeTypeExtraSpec",
     "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
     "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool", "Message",
-    "QualityOfServiceSpecs", "QosSpecsKey", "Transfer", "DefaultVolumeType",
+    "QualityOfServiceSpecs", "QosSpecsKey", "Transfer", "DefaultVolumeType", "GroupType",
+    "GroupTypeSpec", "Group", "GroupVolumeTypeMapping",
 ]
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -441,3 +442,60 @@ class DefaultVolumeType(_Timestamps, Base):
     project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     volume_type_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("volume_types.id", ondelete="CASCADE"), index=True)
+
+
+class GroupType(_Timestamps, Base):
+    """A kind of generic volume group (3.11), with ``group_specs`` as volume types have
+    extra specs."""
+
+    __tablename__ = "group_types"
+    __table_args__ = (UniqueConstraint("name"), MYSQL_OPTS)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    is_public: Mapped[bool] = mapped_column(default=True)
+
+    group_specs: Mapped[list[GroupTypeSpec]] = relationship(
+        back_populates="group_type", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin")
+
+
+class GroupTypeSpec(_KeyValue, Base):
+    __tablename__ = "group_type_specs"
+    __table_args__ = (UniqueConstraint("group_type_id", "key"), MYSQL_OPTS)
+
+    group_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("group_types.id", ondelete="CASCADE"))
+    group_type: Mapped[GroupType] = relationship(back_populates="group_specs")
+
+
+class Group(_Timestamps, Base):
+    """A generic volume group (3.13). LVM has no group support of its own, so a group is
+    a database record over its volumes (``volumes.group_id``), as Cinder's generic
+    implementation keeps it; a type in use cannot be deleted (foreign key)."""
+
+    __tablename__ = "groups"
+    __table_args__ = (MYSQL_OPTS,)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    group_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("group_types.id"))
+    status: Mapped[str] = mapped_column(String(255))
+
+    volume_types: Mapped[list[GroupVolumeTypeMapping]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+
+
+class GroupVolumeTypeMapping(Base):
+    __tablename__ = "group_volume_type_mapping"
+    __table_args__ = (UniqueConstraint("group_id", "volume_type_id"), MYSQL_OPTS)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String(36), ForeignKey("groups.id",
+                                                                 ondelete="CASCADE"))
+    volume_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("volume_types.id"))

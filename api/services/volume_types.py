@@ -16,7 +16,8 @@ from common.config import Config
 from db.models import DefaultVolumeType, Volume, VolumeType, VolumeTypeExtraSpec, VolumeTypeProject
 
 __all__ = [
-    "find", "find_for_volume", "default_type", "list_types", "create", "update", "remove",
+    "find", "find_for_volume", "default_type", "type_name", "spec_pairs", "flush_unique",
+    "list_types", "create", "update", "remove",
     "set_extra_specs", "delete_extra_spec", "add_access", "remove_access", "access_list",
     "visible_extra_specs", "extra_specs",
 ]
@@ -109,45 +110,48 @@ def list_types(session: Session, context: RequestContext, is_public: str | None
     return list(session.scalars(statement))
 
 
-def _name(value: Any) -> str:
+def type_name(value: Any, noun: str = "volume type") -> str:
+    """The name of a volume or group type: 1 to 255 characters after trimming."""
     name = optional_text(value, "name")
     if not name:
-        raise invalid("name", value, "A volume type needs a name of 1 to 255 characters.")
+        raise invalid("name", value, f"A {noun} needs a name of 1 to 255 characters.")
     return name
 
 
-def _specs(value: Any) -> dict[str, str]:
+def spec_pairs(value: Any, field: str = "extra_specs") -> dict[str, str]:
+    """Extra specs (or group specs): string keys of the allowed characters, string values."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise invalid("extra_specs", value, f"{value!r} is not of type 'object'")
+        raise invalid(field, value, f"{value!r} is not of type 'object'")
     for key, item in value.items():
         if not key or len(key) > MAX_TEXT or not set(key) <= _SPEC_KEY_CHARS:
-            raise invalid("extra_specs", value, f"'{key}' is not an allowed extra spec key")
+            raise invalid(field, value, f"'{key}' is not an allowed extra spec key")
         if not isinstance(item, str) or len(item) > MAX_TEXT:
-            raise invalid(f"extra_specs.{key}", item, "must be a string of at most 255 "
-                                                      "characters")
+            raise invalid(f"{field}.{key}", item, "must be a string of at most 255 "
+                                                  "characters")
     return value
 
 
-def _flush_unique(session: Session, name: str) -> None:
+def flush_unique(session: Session, name: str, noun: str = "Volume Type") -> None:
+    """Flush a new or renamed type; a taken name is Cinder's 409."""
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"Volume Type {name} already exists.") from None
+        raise Conflict(f"{noun} {name} already exists.") from None
 
 
 def create(session: Session, spec: dict[str, Any]) -> VolumeType:
-    name = _name(spec.get("name"))
+    name = type_name(spec.get("name"))
     row = VolumeType(name=name, description=optional_text(spec.get("description"),
                                                           "description"),
                      is_public=boolean(spec.get("os-volume-type-access:is_public",
                                                 spec.get("is_public", True)), "is_public"))
     row.extra_specs = [VolumeTypeExtraSpec(key=k, value=v)
-                       for k, v in _specs(spec.get("extra_specs")).items()]
+                       for k, v in spec_pairs(spec.get("extra_specs")).items()]
     session.add(row)
-    _flush_unique(session, name)
+    flush_unique(session, name)
     session.commit()
     return row
 
@@ -157,12 +161,12 @@ def update(session: Session, row: VolumeType, spec: dict[str, Any]) -> VolumeTyp
         raise BadRequest("Specify volume type name, description, is_public or a "
                          "combination thereof.")
     if "name" in spec:
-        row.name = _name(spec["name"])
+        row.name = type_name(spec["name"])
     if "description" in spec:
         row.description = optional_text(spec["description"], "description")
     if "is_public" in spec:
         row.is_public = boolean(spec["is_public"], "is_public")
-    _flush_unique(session, row.name)
+    flush_unique(session, row.name)
     session.commit()
     return row
 
@@ -181,7 +185,7 @@ def remove(session: Session, conf: Config, row: VolumeType) -> None:
 
 
 def set_extra_specs(session: Session, row: VolumeType, specs: Any) -> dict[str, str]:
-    wanted = _specs(specs)
+    wanted = spec_pairs(specs)
     current = {spec.key: spec for spec in row.extra_specs}
     for key, value in wanted.items():
         if key in current:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, raiseload, selectinload
 
 from api.deps import RequestContext
 from api.errors import BadRequest, NotFound, OverLimit, ServiceUnavailable
-from api.services import volume_types, zones
+from api.services import group_membership, volume_types, zones
 from api.services.agent_client import AgentClient
 from api.services.metadata import replace
 from api.services.scheduler_client import SchedulerClient
@@ -63,6 +63,7 @@ class CreateRequest:
     snapshot_id: str | None
     source_volid: str | None
     multiattach: bool
+    group_id: str | None
 
 
 def parse_create(spec: dict[str, Any]) -> CreateRequest:
@@ -91,6 +92,7 @@ def parse_create(spec: dict[str, Any]) -> CreateRequest:
         snapshot_id=optional_uuid(spec.get("snapshot_id"), "snapshot_id"),
         source_volid=optional_uuid(spec.get("source_volid"), "source_volid"),
         multiattach=boolean(spec.get("multiattach", False), "multiattach"),
+        group_id=optional_uuid(spec.get("group_id"), "group_id"),
     )
 
 
@@ -178,6 +180,9 @@ def create(session: Session, context: RequestContext, conf: Config,
     volume_type = volume_types.find_for_volume(session, context, conf, request.volume_type)
     new_size = _size(session, context, request)
     zone = zones.check(session, conf, request.availability_zone)
+    if request.group_id:
+        group_membership.check_type(
+            group_membership.find_group(session, context, request.group_id), volume_type)
     reservations = reserve(session, conf, context.project_id,
                            deltas(volume_type, 1, new_size), new_size)
     row = Volume(project_id=context.project_id, user_id=context.user_id,
@@ -185,6 +190,7 @@ def create(session: Session, context: RequestContext, conf: Config,
                  size=new_size, status="creating", availability_zone=zone,
                  volume_type=volume_type, snapshot_id=request.snapshot_id,
                  source_volid=request.source_volid, multiattach=request.multiattach,
+                 group_id=request.group_id,
                  task_owner=context.request_id)
     row.volume_metadata = [VolumeMetadata(key=k, value=v) for k, v in request.metadata.items()]
     row.attachments = []
