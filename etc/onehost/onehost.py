@@ -14,6 +14,7 @@ PostgreSQL, another broker or Keystone are chosen.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -259,12 +260,13 @@ def _write_openrc(conf: Config, project: str) -> tuple[Path, Path]:
     return openrc, cinderrc
 
 
-def _print_usage(conf: Config, project: str, rc_files: tuple[Path, Path]) -> None:
+def _print_usage(conf: Config, project: str, rc_files: tuple[Path, Path],
+                 headline: str) -> None:
     openrc, cinderrc = rc_files
     base = f"{endpoint(conf)}/v3/{project}"
     token = f"-H 'X-Auth-Token: admin:{project}' -H 'Content-Type: application/json'"
     print(f"""
-cinderblock is up.
+{headline}
   API endpoint  {base}
   openrc        {openrc} (openstack), {cinderrc} (cinder)
   logs          {STATE / 'log'}/  (one request: grep req-... {STATE / 'log'}/*.log)
@@ -287,8 +289,8 @@ def up() -> int:
     project = _project_id()
     if all(p.pid() for p in PROCESSES) and _all_up(_services(conf, project)) \
             and _pool_known(conf, project):
-        print("cinderblock is already up.")
-        _print_usage(conf, project, _write_openrc(conf, project))
+        _print_usage(conf, project, _write_openrc(conf, project),
+                     "cinderblock is already up; nothing was started.")
         return 0
     _ensure_vhost(conf)
     subprocess.run([str(SERVICE), "db-sync"], env={**os.environ, **_service_env()},
@@ -317,7 +319,7 @@ def up() -> int:
     print("waiting for the API, the scheduler and the storage node's volume service "
           "(the VM boots under emulation: about a minute)...", flush=True)
     _wait_up(conf, project)
-    _print_usage(conf, project, _write_openrc(conf, project))
+    _print_usage(conf, project, _write_openrc(conf, project), "cinderblock is up.")
     return 0
 
 
@@ -360,10 +362,12 @@ def main() -> int:
     commands.add_parser("guest", help="run a shell command in the storage-node VM").add_argument(
         "cmd")
     args = parser.parse_args()
-    if args.command == "up":
-        return up()
-    if args.command == "down":
-        return down(args.purge)
+    if args.command in ("up", "down"):
+        # Two `make up`s (or an up and a down) at once would start or stop things twice.
+        STATE.parent.mkdir(parents=True, exist_ok=True)
+        with open(STATE.parent / f".{STATE.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return up() if args.command == "up" else down(args.purge)
     if args.command == "guest":
         result = guest(args.cmd)
         sys.stdout.write(str(result["stdout"]))
