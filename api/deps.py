@@ -6,12 +6,14 @@ authenticator, so swapping noauth for Keystone touches nothing else.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
@@ -28,6 +30,7 @@ __all__ = [
     "get_agent", "VolumeRpcDep", "get_volume_rpc",
 ]
 
+LOG = logging.getLogger(__name__)
 # Cinder routes only hex (and dashed) project ids; anything else is an unknown path.
 _PROJECT_ID = re.compile(r"^[0-9a-fA-F-]+$")
 
@@ -70,8 +73,17 @@ def get_caller(request: Request) -> RequestContext:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except DBAPIError as exc:
+            # The database went away after the work was done (e.g. restarted right after
+            # a commit): the server has rolled back whatever was open and the pool drops
+            # the connection, so the answer already sent must not become a dropped one.
+            LOG.warning("database connection lost while closing a session: %s", exc)
 
 
 def get_config(request: Request) -> Config:
