@@ -4,14 +4,18 @@ every fault test ends with."""
 
 from __future__ import annotations
 
+import pathlib
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.messaging import Transport
 from db import quota_check
 from db.models import Pool, Volume
 from tests.messaging.cluster import Daemon, Deployment, wait_for
@@ -70,6 +74,20 @@ def fault_deployment(**args: Any) -> dict[str, Any]:
             "osapi_volume_listen_port": free_port(), **args}
 
 
+@contextmanager
+def running(tmp_path: pathlib.Path, broker_url: str, db_url: str,
+            sessions: sessionmaker[Session], transport: Transport,
+            **default: object) -> Iterator[Deployment]:
+    """A fault deployment whose daemons are all stopped afterwards, whatever happened."""
+    made = Deployment(tmp_path, broker_url, db_url, sessions, transport,
+                      **fault_deployment(**default))
+    try:
+        yield made
+    finally:
+        for daemon in made.daemons:
+            daemon.stop()
+
+
 def settled(sessions: sessionmaker[Session], timeout: float = 30) -> dict[str, Volume]:
     """Every volume once none is in a transitional status (or as it is at the timeout)."""
     deadline = time.monotonic() + timeout
@@ -98,3 +116,11 @@ def check_end_state(deployment: Deployment, sessions: sessionmaker[Session],
     assert not drift, "quota usage drifted: " + "; ".join(map(str, drift))
     assert allocated == {host: int(size) for host, size in placed.items()}
     return volumes
+
+
+def write_summary(terminalreporter: Any, title: str, lines: list[str]) -> None:
+    """One line per fault at the end of the run, where CI logs show it."""
+    if lines:
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)

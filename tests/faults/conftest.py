@@ -7,18 +7,16 @@ from typing import Any
 
 import pytest
 
+from tests.faults.cluster import write_summary
 from tests.messaging.conftest import broker_url, one_db_url, transport
 
-__all__ = ["broker_url", "one_db_url", "transport", "SUMMARY"]
+__all__ = ["broker_url", "one_db_url", "transport"]
 
 SUMMARY: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if SUMMARY:
-        terminalreporter.section("faults survived")
-        for line in SUMMARY:
-            terminalreporter.write_line(line)
+    write_summary(terminalreporter, "faults survived", SUMMARY)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.messaging import Transport
-from tests.faults.cluster import Api, check_end_state, fault_deployment
+from tests.faults.cluster import Api, check_end_state, running
 from tests.messaging.cluster import Deployment, wait_for
 
 OUTAGE_SECONDS = 3
@@ -45,11 +45,8 @@ def postgres_url(db_url: str) -> str:
 def deployment(tmp_path: pathlib.Path, broker_url: str, postgres_url: str,
                session_factory: sessionmaker[Session],
                transport: Transport) -> Iterator[Deployment]:
-    made = Deployment(tmp_path, broker_url, postgres_url, session_factory, transport,
-                      **fault_deployment())
-    yield made
-    for daemon in made.daemons:
-        daemon.stop()
+    with running(tmp_path, broker_url, postgres_url, session_factory, transport) as made:
+        yield made
 
 
 class Traffic:
@@ -109,7 +106,7 @@ def test_database_restart_during_api_traffic(
     traffic.thread.join(timeout=60)
     api.close()
 
-    assert not traffic.bad, traffic.bad[:5]
+    assert not traffic.bad, (traffic.bad[:5], deployment.logs()[-8000:])
     assert traffic.answers["503"] >= 1, dict(traffic.answers)
     volumes = check_end_state(deployment, session_factory, timeout=60)
     assert {v.status for v in volumes.values()} == {"available"}, \

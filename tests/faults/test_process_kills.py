@@ -20,7 +20,7 @@ from common.messaging import Transport
 from db import quota
 from db.models import Pool, Volume, VolumeType, utcnow
 from db.session import session_scope
-from tests.faults.cluster import PROJECT, Api, check_end_state, fault_deployment
+from tests.faults.cluster import PROJECT, Api, check_end_state, running
 from tests.messaging.cluster import Deployment, wait_for
 
 
@@ -28,11 +28,8 @@ from tests.messaging.cluster import Deployment, wait_for
 def deployment(tmp_path: pathlib.Path, broker_url: str, one_db_url: str,
                session_factory: sessionmaker[Session],
                transport: Transport) -> Iterator[Deployment]:
-    made = Deployment(tmp_path, broker_url, one_db_url, session_factory, transport,
-                      **fault_deployment())
-    yield made
-    for daemon in made.daemons:
-        daemon.stop()
+    with running(tmp_path, broker_url, one_db_url, session_factory, transport) as made:
+        yield made
 
 
 @pytest.fixture
@@ -101,7 +98,9 @@ def test_agent_down_longer_than_the_timeout_fails_its_create(
     api.delete(volume_id)
     wait_for(lambda: status(session_factory, volume_id) is None, timeout=30)
     assert check_end_state(deployment, session_factory) == {}
-    assert deployment.recorded(volume_id)[-1] == "deleted"
+    effects = deployment.recorded(volume_id)
+    # A delete resent at the agent's return may find the volume already gone: "absent".
+    assert effects.count("created") == 1 and effects.count("deleted") == 1, effects
     summary.append(f"agent down beyond stuck_task_timeout: create failed to error, "
                    f"delete removed the partial volume ({time.monotonic() - started:.0f}s)")
 
