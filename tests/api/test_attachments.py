@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Volume, VolumeAttachment
+from scheduler.events import ControllerEndpoint
 from tests.api.attachment_fakes import (  # noqa: F401  (fixtures)
     CHAP,
     FakeVolumeRpc,
@@ -293,3 +294,29 @@ def test_lists_filters_and_projects(client: TestClient, rpc: FakeVolumeRpc,
     assert [a["id"] for a in own["attachments"]] == [theirs_id]
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(VolumeAttachment)) == 2
+
+
+def test_exports_recorded_for_agent_restart(client: TestClient, rpc: FakeVolumeRpc,
+                                            volume: dict[str, Any], api_conf: Any,
+                                            session_factory: sessionmaker[Session]) -> None:
+    """A restarted agent asks the controller what to export: attachments made here must
+    answer with the initiator and the CHAP credentials the agent first made."""
+    controller = ControllerEndpoint(session_factory, None, api_conf)  # type: ignore[arg-type]
+    attachment_id = _attach(client, volume["id"], connector=CONNECTOR).json()["attachment"]["id"]
+    [export] = controller.exports_for_host("node2@lvm")
+    assert export["initiators"] == [CONNECTOR["initiator"]]
+    assert export["volume"]["provider_auth"] == CHAP
+    client.delete(url(f"attachments/{attachment_id}"), headers=headers(version=V))
+    assert controller.exports_for_host("node2@lvm") == []
+
+
+def test_unplaced_or_failed_volume_is_not_attached(client: TestClient, rpc: FakeVolumeRpc,
+                                                   session_factory: sessionmaker[Session]
+                                                   ) -> None:
+    unplaced = create_volume(client)
+    assert _attach(client, unplaced["id"], connector=CONNECTOR).status_code == 400
+    failed = create_volume(client)
+    place(session_factory, failed["id"], status="error")
+    response = _attach(client, failed["id"])
+    assert response.status_code == 400 and "error state" in response.text
+    assert rpc.calls == []
