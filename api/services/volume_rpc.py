@@ -48,8 +48,9 @@ class VolumeRpc:
 
     def revoke_later(self, request_id: str, volume: dict[str, Any],
                      connector: dict[str, Any]) -> None:
-        """Queue the undo of an export whose call timed out: the agent handles its queue
-        in order, so an export it performs late is removed right after."""
+        """Queue the undo of an export whose call timed out, behind the export itself, so
+        an agent that was only slow removes what it made late; an export that still
+        survives is one the database does not list, which start-up reconciliation drops."""
         messaging.request_id.set(request_id)
         self.transport.cast(messaging.volume_topic(volume["host"]), "terminate_connection",
                             {"volume": volume, "connector": connector})
