@@ -37,7 +37,7 @@ def list_types(context: ContextDep, session: SessionDep,
 def create_type(body: BodyDep, context: ContextDep, session: SessionDep) -> JSONResponse:
     require_admin(context, _MANAGE)
     row = volume_types.create(session, entity(body, "volume_type"))
-    return _one(context, row)
+    return _one(context, row, qos_field=False)
 
 
 @router.get("/default")
@@ -58,7 +58,8 @@ def update_type(type_id: str, body: BodyDep, context: ContextDep,
                 session: SessionDep) -> JSONResponse:
     require_admin(context, _MANAGE)
     row = volume_types.find(session, context, type_id)
-    return _one(context, volume_types.update(session, row, entity(body, "volume_type")))
+    return _one(context, volume_types.update(session, row, entity(body, "volume_type")),
+                qos_field=False)
 
 
 @router.delete("/{type_id}", status_code=202)
