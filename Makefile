@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP_CACHE := $(CACHE)/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv lint test test-fast storage-vm storage-vm-shell bench up down
+.PHONY: venv lint test test-fast storage-vm storage-vm-shell bench up down conformance
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,9 @@ up: venv storage-vm
 # Stops what `make up` started; PURGE=1 also deletes the database and every volume.
 down:
 	$(PY) etc/onehost/onehost.py down $(if $(PURGE),--purge)
+
+# Tempest's volume API tests and cinder-tempest-plugin's against cinderblock behind a real
+# Keystone (fake backend); prints passed/failed/skipped, each failure and the skip reasons.
+# Tempest's venv is cached under $(CACHE); the run takes about 10 minutes here.
+conformance: venv
+	$(PY) -m tests.conformance.run

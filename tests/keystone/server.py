@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -59,6 +60,25 @@ class Keystone:
             "scope": {"project": {"name": account.project, "domain": {"id": DOMAIN}}}}})
         response.raise_for_status()
         return response.headers["X-Subject-Token"], response.json()["token"]
+
+    def short_lived_token(self, user: str, seconds: float) -> tuple[str, datetime]:
+        """A token of ``user`` that expires in ``seconds``, and when: tokens issued for
+        an application credential die with it."""
+        token, body = self.token(user)
+        expires = datetime.now(UTC) + timedelta(seconds=seconds)
+        created = httpx.post(
+            f"{self.url}/users/{body['user']['id']}/application_credentials",
+            headers={"X-Auth-Token": token},
+            json={"application_credential": {
+                "name": f"short-{time.time()}",
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}})
+        created.raise_for_status()
+        credential = created.json()["application_credential"]
+        issued = httpx.post(f"{self.url}/auth/tokens", json={"auth": {"identity": {
+            "methods": ["application_credential"], "application_credential": {
+                "id": credential["id"], "secret": credential["secret"]}}}})
+        issued.raise_for_status()
+        return issued.headers["X-Subject-Token"], expires
 
     def revoke(self, token: str) -> None:
         admin, _ = self.token("admin")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -93,20 +93,7 @@ def test_revoked_token_is_unauthorized(tmp_path, keystone):
 
 def test_expired_token_is_unauthorized_even_after_being_cached(tmp_path, keystone):
     """An application credential bounds its tokens' lifetime: a token dying in seconds."""
-    token, body = keystone.token("demo")
-    expires = datetime.now(UTC) + timedelta(seconds=3)
-    created = httpx.post(
-        f"{keystone.url}/users/{body['user']['id']}/application_credentials",
-        headers={"X-Auth-Token": token},
-        json={"application_credential": {"name": f"short-{time.time()}",
-                                         "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}})
-    created.raise_for_status()
-    credential = created.json()["application_credential"]
-    issued = httpx.post(f"{keystone.url}/auth/tokens", json={"auth": {"identity": {
-        "methods": ["application_credential"], "application_credential": {
-            "id": credential["id"], "secret": credential["secret"]}}}})
-    issued.raise_for_status()
-    short_token = issued.headers["X-Subject-Token"]
+    short_token, expires = keystone.short_lived_token("demo", 3)
     checker = validator(tmp_path, keystone)
     assert checker.validate(short_token).expires_at <= expires
     time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 1)

@@ -1,0 +1,48 @@
+"""cinderblock behind a real Keystone, and the OpenStack clients a user drives it with.
+
+One stack per session (Keystone, API, scheduler, fake-backend agent: ~20 s); the
+clients' venv is built once and cached outside the checkout (a first run: ~2 min).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.clients.shell import Shell
+from tests.clients.stack import Stack, running
+from tests.clients.venvs import pinned_venv
+
+REQUIREMENTS = Path(__file__).with_name("requirements.txt")
+
+
+# What cinderblock-api says while api/app.py refuses auth_strategy = keystone.
+NOT_SERVED = "auth_strategy = keystone is not implemented yet"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Skips (saying why) only while the API refuses Keystone auth outright; any other
+    failure to start is an error."""
+    try:
+        with running(tmp_path_factory.mktemp("clients")) as started:
+            yield started
+    except RuntimeError as failed:
+        if NOT_SERVED not in str(failed):
+            raise
+        pytest.skip(f"cinderblock-api: {NOT_SERVED}")
+
+
+@pytest.fixture(scope="session")
+def shell(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Shell:
+    return Shell(pinned_venv("clients", REQUIREMENTS), stack.keystone,
+                 tmp_path_factory.mktemp("openrc"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.keystone)
