@@ -4,7 +4,7 @@ The API and the scheduler run on the host, `cinderblock-volume` in the storage-n
 (the host kernel has no device-mapper or LIO), all against RabbitMQ on 127.0.0.1 (its own
 vhost) and a SQLite database. Everything lives in a state directory outside the checkout
 (CINDERBLOCK_STATE, default /var/lib/cinderblock/onehost): the generated config, the
-database, the VM's disk, pid files, logs and the openrc file. A file named by
+database, the VM's disk, pid files, logs and the client rc files. A file named by
 CINDERBLOCK_CONF is read after the generated config and wins, which is how MariaDB or
 PostgreSQL, another broker or Keystone are chosen.
 
@@ -24,7 +24,6 @@ import string
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
