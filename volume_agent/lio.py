@@ -3,29 +3,47 @@
 All configfs work of the process goes through one lock: the kernel target is one
 shared tree and rtslib keeps a process-wide cache of storage objects. A single
 export is found by its path (no scan of configfs); only ``list_targets`` walks the
-tree, once, for reconciliation. The LIO configuration is not saved to disk: the
-controller's database is the source of truth and start-up reconciliation rebuilds
-what a reboot lost.
+tree, once, for reconciliation. After changes the configuration is saved where the
+distribution's rtslib keeps it (``saveconfig``: batched, atomic) for operators and the
+target's restore service; the controller's database stays the source of truth and
+start-up reconciliation rebuilds or corrects what a reboot lost or restored.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import rtslib_fb as rts
 from rtslib_fb import tcm
 
 from volume_agent.driver import DriverError
 from volume_agent.reconcile import AclState, TargetState
+from volume_agent.saveconfig import DebouncedSaver
 
 __all__ = ["LIOExporter", "LIOError"]
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 _LOCK = threading.Lock()
 _TPG_ATTRIBUTES = {"authentication": "1", "generate_node_acls": "0",
                    "demo_mode_write_protect": "0"}
+# Debian's rtslib names /etc/rtslib-fb-target/saveconfig.json; upstream /etc/target/.
+SAVE_FILE = getattr(rts.root, "default_save_file", "/etc/rtslib-fb-target/saveconfig.json")
+SAVE_DELAY = 2.0
+
+
+def _dump() -> dict:
+    with _LOCK:
+        return rts.RTSRoot().dump()
+
+
+# One saver for the process: every backend's targets live in the one configfs tree.
+SAVER = DebouncedSaver(_dump, SAVE_FILE, SAVE_DELAY)
 
 
 class LIOError(DriverError):
@@ -34,6 +52,18 @@ class LIOError(DriverError):
 
 def _iscsi() -> rts.FabricModule:
     return rts.FabricModule("iscsi")
+
+
+def _saved(method: Callable[..., T]) -> Callable[..., T]:
+    """Mark the saved copy stale after a call that may have changed configfs, also
+    after one that failed part-way."""
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        finally:
+            SAVER.changed()
+    return wrapper
 
 
 def _lookup_target(iqn: str) -> rts.Target | None:
@@ -57,6 +87,7 @@ class LIOExporter:
         self.portal_ip = portal_ip
         self.portal_port = portal_port
 
+    @_saved
     def ensure_target(self, iqn: str, so_name: str, device: str, discard: bool) -> bool:
         """Create the storage object, target, TPG, portal and LUN unless they exist.
 
@@ -121,6 +152,7 @@ class LIOExporter:
         tcm.bs_cache.clear()
         return _lookup_so(name) or rts.BlockStorageObject(name, dev=device)
 
+    @_saved
     def set_acl(self, iqn: str, initiator: str, userid: str, password: str,
                 readonly: bool) -> None:
         """Allow ``initiator`` with these CHAP credentials, LUN 0 mapped; idempotent."""
@@ -143,6 +175,7 @@ class LIOExporter:
             except (rts.RTSLibError, OSError) as exc:
                 raise LIOError(f"cannot allow {initiator} on {iqn}: {exc}") from exc
 
+    @_saved
     def remove_acl(self, iqn: str, initiator: str | None) -> int:
         """Remove one initiator's ACL (every ACL when None); returns how many are left."""
         with _LOCK:
@@ -173,6 +206,7 @@ class LIOExporter:
                         return acl.chap_userid, acl.chap_password
             return None
 
+    @_saved
     def remove_target(self, iqn: str, so_name: str | None) -> bool:
         """Delete the target and the named storage object; returns whether anything
         existed."""
@@ -186,6 +220,7 @@ class LIOExporter:
             removed_object = _remove_so(so_name) if so_name else False
             return target is not None or removed_object
 
+    @_saved
     def remove_object(self, so_name: str) -> bool:
         with _LOCK:
             return _remove_so(so_name)
