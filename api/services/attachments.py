@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
-from api.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
+from api.errors import ApiError, BadRequest, Conflict, NotFound, ServiceUnavailable
 from api.services import volume_types, volumes
 from api.services.volume_rpc import VolumeRpc
 from common.messaging import MessagingError, MessagingTimeout, RemoteError
@@ -187,7 +187,7 @@ def connect(att: Attacher, row: VolumeAttachment, connector: dict[str, Any], *,
     ``error_attaching`` (or is removed when ``undo_reservation``: the caller never saw
     its id) and the volume settles back to ``available`` or ``in-use``.
     """
-    session, volume = att.session, row.volume
+    session, volume, row_id = att.session, row.volume, row.id
     if "error" in volume.status:
         raise BadRequest(f"Invalid volume: Volume attachments can not be updated if the "
                          f"volume is in an error state. The Volume {volume.id} currently "
@@ -204,10 +204,10 @@ def connect(att: Attacher, row: VolumeAttachment, connector: dict[str, Any], *,
             session, volume.id, ["reserved"], "attaching"):
         session.rollback()
         raise _invalid_volume(volume, ["reserved"], "attach")
-    session.commit()
-    session.refresh(row)
     connector = {**connector, "mode": _mode(volume, row, connector)}
     target = volumes.agent_dict(volume)
+    # No transaction may stay open while the agent works (on SQLite it holds the lock).
+    session.commit()
     try:
         info = att.rpc.initialize_connection(att.context.request_id, target, connector)
     except MessagingError as exc:
@@ -215,7 +215,14 @@ def connect(att: Attacher, row: VolumeAttachment, connector: dict[str, Any], *,
         if isinstance(exc, MessagingTimeout):
             _revoke_late_export(att, target, connector)
         raise _agent_error(target, "attach", exc) from exc
-    return _store(session, row, connector, info)
+    if not _store(session, row, connector, info, expected=["attaching"]):
+        # Deleted while the agent worked: take back what it just made.
+        try:
+            att.rpc.terminate_connection(att.context.request_id, target, connector)
+        except MessagingError:
+            _revoke_late_export(att, target, connector)
+        raise Conflict(f"Attachment {row_id} was deleted while it was being connected.")
+    return info
 
 
 def reexport(att: Attacher, row: VolumeAttachment, connector: dict[str, Any]
@@ -224,30 +231,42 @@ def reexport(att: Attacher, row: VolumeAttachment, connector: dict[str, Any]
     reboot); no status moves, and a failure changes nothing."""
     connector = {**connector, "mode": _mode(row.volume, row, connector)}
     target = volumes.agent_dict(row.volume)
+    row_id, status = row.id, row.attach_status
+    att.session.commit()
     try:
         info = att.rpc.initialize_connection(att.context.request_id, target, connector)
     except MessagingError as exc:
         raise _agent_error(target, "attach", exc) from exc
-    return _store(att.session, row, connector, info)
+    if not _store(att.session, row, connector, info, expected=[status]):
+        raise Conflict(f"Attachment {row_id} changed while it was being connected; retry.")
+    return info
 
 
 def _store(session: Session, row: VolumeAttachment, connector: dict[str, Any],
-           info: dict[str, Any]) -> dict[str, Any]:
-    """Keep what the agent made: the volume's location and CHAP credentials (the agent
-    keeps no state and reuses them next time), the connector and connection_info."""
+           info: dict[str, Any], expected: Sequence[str]) -> bool:
+    """Keep what the agent made, if the attachment is still in ``expected``: the
+    volume's location and CHAP credentials (the agent keeps no state and reuses them
+    next time), the connector and connection_info. Pops ``model_update`` off ``info``."""
     model_update = info.pop("model_update", None) or {}
+    row_id, volume_id = row.id, row.volume_id
+    stored = session.execute(
+        update(VolumeAttachment)
+        .where(VolumeAttachment.id == row_id,
+               VolumeAttachment.attach_status.in_(list(expected)))
+        .values(connector=connector, connection_info=info, attach_mode=connector["mode"],
+                attached_host=connector.get("host"), mountpoint=connector.get("mountpoint"))
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not stored:
+        session.rollback()
+        return False
     values = {key: model_update[key] for key in ("provider_location", "provider_auth")
               if model_update.get(key)}
     if values:
-        session.execute(update(Volume).where(Volume.id == row.volume_id).values(**values))
-    row.connector = connector
-    row.connection_info = info
-    row.attach_mode = connector["mode"]
-    row.attached_host = connector.get("host")
-    row.mountpoint = connector.get("mountpoint")
-    _summarize(session, row.volume_id)
+        session.execute(update(Volume).where(Volume.id == volume_id).values(**values))
+    _summarize(session, volume_id)
     session.commit()
-    return info
+    session.expire(row)
+    return True
 
 
 def _revoke_late_export(att: Attacher, target: dict[str, Any],
@@ -315,16 +334,16 @@ def delete(att: Attacher, row: VolumeAttachment) -> list[VolumeAttachment]:
         marked = (status == "attached" and volume.status == "in-use"
                   and not any(a.attach_status == "attached" for a in volume.attachments
                               if a.id != row.id))
+        target = volumes.agent_dict(volume)
         if marked and not states.transition(session, volume.id, ["in-use"], "detaching"):
             session.rollback()
             raise _invalid_volume(volume, ["in-use"], "detach")
         session.commit()
-        target = volumes.agent_dict(volume)
         try:
             att.rpc.terminate_connection(att.context.request_id, target, connector)
         except MessagingError as exc:
             if marked:
-                states.transition(session, volume.id, ["detaching"], "in-use")
+                states.transition(session, target["id"], ["detaching"], "in-use")
                 session.commit()
             raise _agent_error(target, "detach", exc) from exc
     return _drop(session, row, status)
@@ -338,9 +357,10 @@ def force_delete(att: Attacher, row: VolumeAttachment, connector: dict[str, Any]
     status = row.attach_status
     if volume.host is not None:
         target = volumes.agent_dict(volume)
+        connector = connector or row.connector
+        att.session.commit()
         try:
-            att.rpc.terminate_connection(att.context.request_id, target,
-                                         connector or row.connector)
+            att.rpc.terminate_connection(att.context.request_id, target, connector)
         except MessagingError as exc:
             raise _agent_error(target, "detach", exc) from exc
     _drop(att.session, row, status)
@@ -353,6 +373,7 @@ def disconnect(att: Attacher, volume: Volume, rows: Sequence[VolumeAttachment],
     that never got attached are dropped, as nothing else would remove them."""
     target = volumes.agent_dict(volume)
     if volume.host is not None:
+        att.session.commit()
         try:
             att.rpc.terminate_connection(att.context.request_id, target, connector)
         except MessagingError as exc:
@@ -370,10 +391,10 @@ def disconnect(att: Attacher, volume: Volume, rows: Sequence[VolumeAttachment],
 def _drop(session: Session, row: VolumeAttachment, status: str) -> list[VolumeAttachment]:
     """Delete the attachment if still in ``status`` and settle its volume; returns the
     volume's other attachments."""
-    volume_id = row.volume_id
-    if not states.ATTACHMENT.delete(session, row.id, [status]):
+    row_id, volume_id = row.id, row.volume_id
+    if not states.ATTACHMENT.delete(session, row_id, [status]):
         session.rollback()
-        raise _not_found(row.id)
+        raise _not_found(row_id)
     settle(session, volume_id)
     session.commit()
     return list(session.scalars(select(VolumeAttachment)

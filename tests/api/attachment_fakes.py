@@ -11,6 +11,7 @@ agent (MessagingTimeout) or a failing one (RemoteError).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class FakeVolumeRpc:
     exports: dict[str, set[str]] = field(default_factory=dict)
     fail: str | None = None  # "timeout" or "remote" for the following calls
     revoked: list[tuple[str, str]] = field(default_factory=list)
+    # Runs inside initialize_connection: what another request does meanwhile.
+    meanwhile: Callable[[], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _failing(self) -> None:
@@ -43,6 +46,8 @@ class FakeVolumeRpc:
         with self.lock:
             self.calls.append(("initialize_connection", volume["id"], connector))
             self._failing()
+            if self.meanwhile is not None:
+                self.meanwhile()
             self.exports.setdefault(volume["id"], set()).add(connector["initiator"])
         iqn = f"iqn.2010-10.org.openstack:volume-{volume['id']}"
         return {"driver_volume_type": "iscsi", "data": {

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Volume, VolumeAttachment
@@ -320,3 +320,24 @@ def test_unplaced_or_failed_volume_is_not_attached(client: TestClient, rpc: Fake
     response = _attach(client, failed["id"])
     assert response.status_code == 400 and "error state" in response.text
     assert rpc.calls == []
+
+
+def test_attachment_deleted_while_connecting_is_unexported(
+        client: TestClient, rpc: FakeVolumeRpc, volume: dict[str, Any],
+        session_factory: sessionmaker[Session]) -> None:
+    """Another request may write while the agent works (no transaction is held open
+    across the call, which on SQLite would lock the database); if it removed the
+    attachment, the export just made is taken back and the caller gets a 409."""
+    attachment_id = _attach(client, volume["id"]).json()["attachment"]["id"]
+
+    def delete_meanwhile() -> None:
+        with session_factory() as session:
+            session.execute(delete(VolumeAttachment).where(VolumeAttachment.id == attachment_id))
+            session.commit()
+
+    rpc.meanwhile = delete_meanwhile
+    response = client.put(url(f"attachments/{attachment_id}"), headers=headers(version=V),
+                          json={"attachment": {"connector": CONNECTOR}})
+    assert response.status_code == 409
+    assert [call[0] for call in rpc.calls] == ["initialize_connection", "terminate_connection"]
+    assert rpc.exports == {}
