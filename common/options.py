@@ -178,8 +178,9 @@ BACKEND_OPTS = [
        choices=("iscsi",)),
     _s("target_helper", "lioadm", "Target implementation; only LIO (lioadm) is supported.",
        deprecated=("iscsi_helper",)),
-    _s("target_ip_address", "127.0.0.1", "Address initiators reach the target on.",
-       deprecated=("iscsi_ip_address",)),
+    _s("target_ip_address", None, "Address initiators reach the target on; the portal "
+       "listens there. Unset or 0.0.0.0: listen on every address and advertise this "
+       "node's primary address.", deprecated=("iscsi_ip_address",)),
     _i("target_port", 3260, "iSCSI port.", deprecated=("iscsi_port",), min=1, max=65535),
     _s("target_prefix", "iqn.2010-10.org.openstack:", "Prefix of target IQNs.",
        deprecated=("iscsi_target_prefix",)),

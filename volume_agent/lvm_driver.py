@@ -8,6 +8,7 @@ to the controller as ``provider_auth`` and come back with every later request.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from common.config import Section
@@ -24,13 +25,29 @@ from volume_agent.lvm import (
     volume_lv,
 )
 
-__all__ = ["LVMDriver"]
+__all__ = ["LVMDriver", "primary_address"]
 
 LOG = logging.getLogger(__name__)
 # Set on an LV while its content is still being copied: a redelivered create that
 # finds it knows the copy never finished and starts again instead of succeeding.
 _INCOMPLETE = "cinderblock-incomplete"
-_WILDCARDS = {"0.0.0.0", "::", "[::]"}
+_ALL_ADDRESSES = {"", "0.0.0.0"}
+_IPV6_ANY = {"::", "[::]"}
+# A documentation address (RFC 5737): connecting a UDP socket to it sends nothing but
+# makes the kernel pick the source address of the default route.
+_PROBE = ("192.0.2.1", 9)
+
+
+def primary_address() -> str | None:
+    """The address other hosts most likely reach this node on: the source address of
+    its default route (as Cinder's ``my_ip`` default); None without a route."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(_PROBE)
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 class LVMDriver:
@@ -44,11 +61,15 @@ class LVMDriver:
         self.conf = backend_conf
         self.backend_name = backend_conf.volume_backend_name or backend_conf.name
         self.lvm = lvm if lvm is not None else LVM(backend_conf.volume_group)
+        address = backend_conf.target_ip_address or ""
+        listen_ip = "0.0.0.0" if address in _ALL_ADDRESSES else address
         if exporter is None:
             from volume_agent.lio import LIOExporter  # rtslib only where LIO is used
-            exporter = LIOExporter(backend_conf.target_ip_address, backend_conf.target_port)
+            exporter = LIOExporter(listen_ip, backend_conf.target_port)
         self.exporter = exporter
-        self.portal = f"{backend_conf.target_ip_address}:{backend_conf.target_port}"
+        self.listen_portal = f"{listen_ip}:{backend_conf.target_port}"
+        advertised = primary_address() if address in _ALL_ADDRESSES else address
+        self.portal = f"{advertised}:{backend_conf.target_port}" if advertised else None
         self._thin: bool | None = None
 
     # -- set-up --------------------------------------------------------------------
@@ -58,9 +79,13 @@ class LVMDriver:
         if helper != "lioadm":
             raise DriverError(f"[{self.conf.name}] target_helper = {helper}: only LIO "
                               "(lioadm) is supported")
-        if self.conf.target_ip_address in _WILDCARDS:
-            raise DriverError(f"[{self.conf.name}] target_ip_address must be an address "
-                              "initiators can reach, not a wildcard")
+        if self.conf.target_ip_address in _IPV6_ANY:
+            raise DriverError(f"[{self.conf.name}] target_ip_address = "
+                              f"{self.conf.target_ip_address}: name an address, or leave it "
+                              "unset to listen on every IPv4 address")
+        if self.portal is None:
+            raise DriverError(f"[{self.conf.name}] target_ip_address is unset and this node "
+                              "has no routable address to advertise; set target_ip_address")
         self._resolve_type()
 
     def _resolve_type(self) -> bool:
@@ -304,7 +329,7 @@ class LVMDriver:
             lv_name = state.iqn.rsplit(":", 1)[-1]
             return state.iqn.startswith(self.conf.target_prefix.lower()) and lv_name in lvs
 
-        todo = reconcile.plan(wanted, present, objects, self.portal, owns,
+        todo = reconcile.plan(wanted, present, objects, self.listen_portal, owns,
                               lambda device: device.startswith(vg_prefix))
         return reconcile.apply(todo, self.exporter)
 

@@ -13,6 +13,7 @@ import pytest
 
 from common.config import load
 from tests.unit.volume_agent.fakes import FakeExporter, FakeLVM
+from volume_agent import lvm_driver
 from volume_agent.driver import DriverError, Export, Snapshot, Volume
 from volume_agent.lvm import GiB, MiB
 from volume_agent.lvm_driver import LVMDriver
@@ -22,13 +23,15 @@ OTHER_INITIATOR = "iqn.1993-08.org.debian:01:compute-2"
 PREFIX = "iqn.2010-10.org.openstack:"
 
 
-def make_driver(tmp_path: pathlib.Path, lvm: FakeLVM | None = None, **options: str
+def make_driver(tmp_path: pathlib.Path, lvm: FakeLVM | None = None,
+                exporter: FakeExporter | None = None, **options: str | None
                 ) -> tuple[LVMDriver, FakeLVM, FakeExporter]:
-    lines = "".join(f"{k} = {v}\n" for k, v in options.items())
+    options.setdefault("target_ip_address", "127.0.0.1")
+    lines = "".join(f"{k} = {v}\n" for k, v in options.items() if v is not None)
     path = tmp_path / "cinder.conf"
     path.write_text(f"[DEFAULT]\nenabled_backends = lvm\n[lvm]\n{lines}")
     lvm = lvm or FakeLVM()
-    exporter = FakeExporter()
+    exporter = exporter or FakeExporter()
     driver = LVMDriver(load([str(path)]).backends["lvm"], lvm=lvm, exporter=exporter)
     driver.check_setup()
     return driver, lvm, exporter
@@ -55,9 +58,40 @@ def test_only_lio_is_accepted_as_target_helper(tmp_path: pathlib.Path) -> None:
         make_driver(tmp_path, target_helper="tgtadm")
 
 
-def test_wildcard_portal_address_is_refused(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(DriverError, match="wildcard"):
-        make_driver(tmp_path, target_ip_address="0.0.0.0")
+@pytest.mark.parametrize("address", [None, "0.0.0.0"])
+def test_unset_or_wildcard_address_listens_everywhere_and_advertises_the_node(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, address: str | None) -> None:
+    monkeypatch.setattr(lvm_driver, "primary_address", lambda: "198.51.100.7")
+    driver, lvm, exporter = make_driver(tmp_path, exporter=FakeExporter("0.0.0.0:3261"),
+                                        target_ip_address=address, target_port="3261")
+    assert driver.listen_portal == "0.0.0.0:3261"
+    volume = vol()
+    location = driver.create_volume(volume)["provider_location"]
+    assert location.startswith("198.51.100.7:3261,1 ")
+    data = driver.initialize_connection(volume, {"initiator": INITIATOR})["data"]
+    assert data["target_portal"] == "198.51.100.7:3261"
+    stored = Volume(volume.id, 1, provider_location=location,
+                    provider_auth=f"CHAP {data['auth_username']} {data['auth_password']}")
+    # A target listening on every address serves its volume: reconcile leaves it be.
+    report = driver.reconcile_exports([Export(stored, (INITIATOR,))])
+    assert report.targets_created == [] and report.targets_removed == []
+
+
+def test_unset_address_without_a_route_fails_start_up(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lvm_driver, "primary_address", lambda: None)
+    with pytest.raises(DriverError, match="set target_ip_address"):
+        make_driver(tmp_path, target_ip_address=None)
+
+
+def test_ipv6_wildcard_is_refused(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(DriverError, match="name an address"):
+        make_driver(tmp_path, target_ip_address="::")
+
+
+def test_primary_address_is_a_routable_one() -> None:
+    address = lvm_driver.primary_address()
+    assert address is None or not address.startswith("127.")
 
 
 def test_thin_creates_the_pool_once(thin) -> None:
