@@ -101,7 +101,8 @@ def parse_create(spec: dict[str, Any]) -> CreateRequest:
         raise invalid("snapshot", spec, "'volume_id' is a required property")
     volume_id = optional_uuid(spec["volume_id"], "volume_id")
     if volume_id is None:
-        raise BadRequest("Invalid input received: volume_id must be given.")
+        # Cinder looks a null volume_id up like any other id (Tempest checks the 404).
+        raise NotFound(volumes.volume_message("None"))
     meta = spec.get("metadata")
     force = spec.get("force")
     shown = display_updates(spec)

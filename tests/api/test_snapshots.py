@@ -112,6 +112,7 @@ def test_create_refusals(client: TestClient, session_factory: sessionmaker[Sessi
     cases = [
         ({"snapshot": {"name": "x"}}, 400, "'volume_id' is a required property"),
         ({"snapshot": {"volume_id": "nope"}}, 400, "is not a 'uuid'"),
+        ({"snapshot": {"volume_id": None}}, 404, "Volume None could not be found."),
         ({"snapshot": {"volume_id": in_use["id"], "bogus": 1}}, 400, "'bogus' was unexpected"),
         ({"snapshot": {"volume_id": in_use["id"], "force": "maybe"}}, 400, "valid boolean"),
         ({"snapshot": {"volume_id": "ccb1e603-a850-40ed-8649-2006300a2e70"}}, 404,
