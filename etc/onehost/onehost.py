@@ -175,9 +175,39 @@ def endpoint(conf: Config) -> str:
     return f"http://{host}:{conf.default.osapi_volume_listen_port}"
 
 
-def _get(conf: Config, project: str, path: str) -> dict[str, Any] | None:
-    request = urllib.request.Request(f"{endpoint(conf)}/v3/{project}/{path}",
-                                     headers={"X-Auth-Token": f"admin:{project}"})
+@dataclass(frozen=True)
+class Caller:
+    """Who `up` asks the API as: noauth's made-up admin of the openrc project, or under
+    Keystone the [keystone_authtoken] service user (the install guide makes it admin)."""
+
+    project: str
+    headers: dict[str, str]
+
+
+def _caller(conf: Config) -> Caller:
+    if conf.default.auth_strategy != "keystone":
+        project = _project_id()
+        return Caller(project, {"X-Auth-Token": f"admin:{project}"})
+    from keystoneauth1 import exceptions, session
+    from keystoneauth1.identity import v3
+
+    ks = conf.keystone
+    auth = v3.Password(
+        auth_url=ks.auth_url, username=ks.username, password=ks.password,
+        project_name=ks.project_name, user_domain_id=ks.user_domain_id,
+        user_domain_name=ks.user_domain_name, project_domain_id=ks.project_domain_id,
+        project_domain_name=ks.project_domain_name)
+    keystone = session.Session(auth=auth)
+    try:
+        return Caller(keystone.get_project_id(), keystone.get_auth_headers() or {})
+    except exceptions.ClientException as exc:
+        raise SystemExit(f"cannot get a token from Keystone at {ks.auth_url} as "
+                         f"{ks.username}: {exc}") from exc
+
+
+def _get(conf: Config, caller: Caller, path: str) -> dict[str, Any] | None:
+    request = urllib.request.Request(f"{endpoint(conf)}/v3/{caller.project}/{path}",
+                                     headers=caller.headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as answer:
             return json.load(answer)
@@ -185,13 +215,13 @@ def _get(conf: Config, project: str, path: str) -> dict[str, Any] | None:
         return None
 
 
-def _services(conf: Config, project: str) -> list[dict[str, Any]] | None:
-    return (_get(conf, project, "os-services") or {}).get("services")
+def _services(conf: Config, caller: Caller) -> list[dict[str, Any]] | None:
+    return (_get(conf, caller, "os-services") or {}).get("services")
 
 
-def _pool_known(conf: Config, project: str) -> bool:
+def _pool_known(conf: Config, caller: Caller) -> bool:
     """The scheduler has the storage node's capabilities: a create now finds its pool."""
-    pools = (_get(conf, project, "scheduler-stats/get_pools") or {}).get("pools", [])
+    pools = (_get(conf, caller, "scheduler-stats/get_pools") or {}).get("pools", [])
     return any(pool["name"].startswith(f"{NODE}@{BACKEND}#") for pool in pools)
 
 
@@ -220,9 +250,9 @@ def _all_up(services: list[dict[str, Any]] | None) -> bool:
                                  node_started))
 
 
-def _wait_up(conf: Config, project: str) -> None:
+def _wait_up(conf: Config, caller: Caller) -> None:
     deadline = time.monotonic() + SERVICES_TIMEOUT
-    while not (_all_up(services := _services(conf, project)) and _pool_known(conf, project)):
+    while not (_all_up(services := _services(conf, caller)) and _pool_known(conf, caller)):
         if FAILED_FILE.exists():
             raise SystemExit(f"the storage node failed to start:\n{FAILED_FILE.read_text()}")
         for process in (API, SCHEDULER, STORAGE_NODE):
@@ -259,9 +289,20 @@ def _write_openrc(conf: Config, project: str) -> tuple[Path, Path]:
     return openrc, cinderrc
 
 
-def _print_usage(conf: Config, project: str, rc_files: tuple[Path, Path],
-                 headline: str) -> None:
-    openrc, cinderrc = rc_files
+def _print_usage(conf: Config, project: str, headline: str) -> None:
+    if conf.default.auth_strategy == "keystone":
+        print(f"""
+{headline}
+  API endpoint  {endpoint(conf)}/v3/%(project_id)s  (the catalog's volumev3 endpoint)
+  logs          {STATE / 'log'}/  (one request: grep req-... {STATE / 'log'}/*.log)
+  metrics       {endpoint(conf)}/metrics   health  {endpoint(conf)}/healthcheck
+
+First commands, with your Keystone openrc sourced:
+  openstack volume create --size 1 demo
+  make down            # stops everything; volumes and database are kept (PURGE=1 removes them)
+""")
+        return
+    openrc, cinderrc = _write_openrc(conf, project)
     base = f"{endpoint(conf)}/v3/{project}"
     token = f"-H 'X-Auth-Token: admin:{project}' -H 'Content-Type: application/json'"
     print(f"""
@@ -285,11 +326,10 @@ def up() -> int:
     (STATE / "cinderblock.conf").write_text(
         _render("cinderblock.conf.in", broker=LOCAL_BROKER, state=STATE))
     conf = load(_config_files())
-    project = _project_id()
-    if all(p.pid() for p in PROCESSES) and _all_up(_services(conf, project)) \
-            and _pool_known(conf, project):
-        _print_usage(conf, project, _write_openrc(conf, project),
-                     "cinderblock is already up; nothing was started.")
+    caller = _caller(conf)
+    if all(p.pid() for p in PROCESSES) and _all_up(_services(conf, caller)) \
+            and _pool_known(conf, caller):
+        _print_usage(conf, caller.project, "cinderblock is already up; nothing was started.")
         return 0
     _ensure_vhost(conf)
     subprocess.run([str(SERVICE), "db-sync"], env={**os.environ, **_service_env()},
@@ -317,8 +357,8 @@ def up() -> int:
             {"PYTHONPATH": str(REPO)})
     print("waiting for the API, the scheduler and the storage node's volume service "
           "(the VM boots under emulation: about a minute)...", flush=True)
-    _wait_up(conf, project)
-    _print_usage(conf, project, _write_openrc(conf, project), "cinderblock is up.")
+    _wait_up(conf, caller)
+    _print_usage(conf, caller.project, "cinderblock is up.")
     return 0
 
 
