@@ -217,6 +217,13 @@ class ControllerEndpoint:
             self.scheduler.transport.cast(volume_topic(volume_delete["host"]),
                                           "delete_volume", {"volume": volume_delete})
 
+    def volumes_for_host(self, host: str) -> list[str]:
+        """Ids of every volume placed on backend ``host`` (``node@backend``), whatever
+        its status: an agent removes at start-up only the LVs of volumes not among them."""
+        with session_scope(self.sessions) as session:
+            return list(session.scalars(select(Volume.id).where(
+                Volume.host.startswith(f"{host}#", autoescape=True) | (Volume.host == host))))
+
     def exports_for_host(self, host: str) -> list[dict[str, Any]]:
         """What backend ``host`` (``node@backend``) must export: attached volumes and
         their initiators, for the agent's start-up reconciliation."""

@@ -89,3 +89,7 @@ class VolumeDriver(Protocol):
 
     def reconcile_exports(self, exports: list[Export]) -> ReconcileReport:
         """Make the target configuration match ``exports`` in one pass, both ways."""
+
+    def remove_orphans(self, known: set[str]) -> list[str]:
+        """Delete the volumes this backend made whose id is not in ``known`` (every
+        volume the controller has on this backend); returns the removed ids."""

@@ -174,3 +174,11 @@ class FakeVolumeDriver:
                 report.targets_created.append(volume_id)
             self.exports = wanted
         return report
+
+    def remove_orphans(self, known: set[str]) -> list[str]:
+        with self._lock:
+            orphans = sorted(set(self.volumes) - known)
+            for volume_id in orphans:
+                self.exports.pop(volume_id, None)
+                self._record("remove_orphan", volume_id, "deleted")
+        return orphans

@@ -67,6 +67,10 @@ def _tag(tag: str) -> str:
     return tag
 
 
+def _tag_args(tags: Sequence[str]) -> list[str]:
+    return [arg for tag in tags for arg in ("--addtag", _tag(tag))]
+
+
 def _lv_name(name: str) -> str:
     if not _LV_NAME.match(name):
         raise ValueError(f"refusing LV name {name!r}")
@@ -163,30 +167,32 @@ class LVM:
         growth and LVM's spare metadata LV, as Cinder sizes it."""
         self._run("lvcreate", "-y", "-T", "-l", "95%FREE", f"{self.vg}/{self.pool_name}")
 
-    def create_lv(self, name: str, size_bytes: int, thin: bool, tag: str | None = None) -> None:
+    def create_lv(self, name: str, size_bytes: int, thin: bool,
+                  tags: Sequence[str] = ()) -> None:
         name = _lv_name(name)
-        tags = ["--addtag", _tag(tag)] if tag else []
+        tag_args = _tag_args(tags)
         if thin:
-            self._run("lvcreate", "-y", "-T", "-V", _mib(size_bytes), *tags, "-n", name,
+            self._run("lvcreate", "-y", "-T", "-V", _mib(size_bytes), *tag_args, "-n", name,
                       f"{self.vg}/{self.pool_name}")
         else:
-            self._run("lvcreate", "-y", "-L", _mib(size_bytes), *tags, "-n", name, self.vg)
+            self._run("lvcreate", "-y", "-L", _mib(size_bytes), *tag_args, "-n", name, self.vg)
 
     def remove_tag(self, name: str, tag: str) -> None:
         self._run("lvchange", "--deltag", _tag(tag), f"{self.vg}/{_lv_name(name)}")
 
     def create_snapshot(self, name: str, origin: str, thin: bool,
-                        size_bytes: int | None = None) -> None:
+                        size_bytes: int | None = None, tags: Sequence[str] = ()) -> None:
         """Thin snapshots need no size and would be skipped at activation without
         ``-kn``; thick (COW) snapshots are sized like their origin so they never fill."""
         name, origin = _lv_name(name), _lv_name(origin)
         if thin:
-            self._run("lvcreate", "-y", "-s", "-kn", "-n", name, f"{self.vg}/{origin}")
+            self._run("lvcreate", "-y", "-s", "-kn", *_tag_args(tags), "-n", name,
+                      f"{self.vg}/{origin}")
         else:
             if size_bytes is None:
                 raise ValueError("a thick snapshot needs a size")
-            self._run("lvcreate", "-y", "-s", "-L", _mib(size_bytes), "-n", name,
-                      f"{self.vg}/{origin}")
+            self._run("lvcreate", "-y", "-s", "-L", _mib(size_bytes), *_tag_args(tags),
+                      "-n", name, f"{self.vg}/{origin}")
 
     def extend(self, name: str, size_bytes: int) -> None:
         self._run("lvextend", "-y", "-L", _mib(size_bytes), f"{self.vg}/{_lv_name(name)}")

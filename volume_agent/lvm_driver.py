@@ -8,6 +8,7 @@ to the controller as ``provider_auth`` and come back with every later request.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from typing import Any
 
@@ -31,6 +32,10 @@ LOG = logging.getLogger(__name__)
 # Set on an LV while its content is still being copied: a redelivered create that
 # finds it knows the copy never finished and starts again instead of succeeding.
 _INCOMPLETE = "cinderblock-incomplete"
+# Set on every volume LV this agent makes: only such LVs are ever removed as orphans,
+# never a volume-<uuid> another tool (or a Cinder sharing the VG) made.
+OWNER_TAG = "cinderblock"
+_VOLUME_LV = re.compile(r"^volume-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 _ALL_ADDRESSES = {"", "0.0.0.0"}
 _IPV6_ANY = {"::", "[::]"}
 # A documentation address (RFC 5737): connecting a UDP socket to it sends nothing but
@@ -135,7 +140,8 @@ class LVMDriver:
                 self._create_copy(name, size, lvs, volume_lv(volume.source_volid), thin,
                                   volume.id, "source volume")
             else:
-                self._lvm_step("create volume", self.lvm.create_lv, name, size, thin)
+                self._lvm_step("create volume", self.lvm.create_lv, name, size, thin,
+                               (OWNER_TAG,))
         elif existing.size < size:
             self._lvm_step("extend volume", self.lvm.extend, name, size)
         return {"provider_location": self._location(volume)}
@@ -149,7 +155,8 @@ class LVMDriver:
             raise DriverError(f"cannot create volume {volume_id}: its {what} {source} "
                               "does not exist on this backend")
         if src.is_thin:
-            self._lvm_step("snapshot source", self.lvm.create_snapshot, name, source, True)
+            self._lvm_step("snapshot source", self.lvm.create_snapshot, name, source, True,
+                           None, (OWNER_TAG,))
             try:
                 if size > src.size:
                     self._lvm_step("extend volume", self.lvm.extend, name, size)
@@ -166,7 +173,8 @@ class LVMDriver:
             self._lvm_step("snapshot source", self.lvm.create_snapshot, temp, source, False,
                            src.size)
         try:
-            self._lvm_step("create volume", self.lvm.create_lv, name, size, thin, _INCOMPLETE)
+            self._lvm_step("create volume", self.lvm.create_lv, name, size, thin,
+                           (OWNER_TAG, _INCOMPLETE))
             copy_from = temp or source
             length = min(size, self.lvm.device_size(copy_from))
             self._lvm_step("copy data", self.lvm.copy, copy_from, name, length, thin)
@@ -332,6 +340,24 @@ class LVMDriver:
         todo = reconcile.plan(wanted, present, objects, self.listen_portal, owns,
                               lambda device: device.startswith(vg_prefix))
         return reconcile.apply(todo, self.exporter)
+
+    def remove_orphans(self, known: set[str]) -> list[str]:
+        """Delete this agent's volume LVs whose volume the controller does not know (a
+        create whose record is gone, a delete whose answer was lost), wiped as any
+        delete is; returns their ids. An LV without the owner tag, or whose id is in
+        ``known``, is never touched; one that still has snapshots is left and logged."""
+        removed = []
+        for lv in self._lvs().values():
+            match = _VOLUME_LV.match(lv.name)
+            if match is None or match.group(1) in known or OWNER_TAG not in lv.tags:
+                continue
+            try:
+                self.delete_volume(Volume(id=match.group(1), size=lv.size // GiB))
+            except DriverError as exc:
+                LOG.error("orphan volume %s left in place: %s", match.group(1), exc)
+                continue
+            removed.append(match.group(1))
+        return removed
 
     # -- helpers -------------------------------------------------------------------
 

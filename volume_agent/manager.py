@@ -159,10 +159,18 @@ class VolumeManager:
                    binary="cinderblock-volume", zone=self.zone)
 
     def reconcile_exports(self, timeout: float) -> None:
-        """Ask the controller what must be exported and make the target match it."""
+        """Start-up reconciliation, before any request is served: make the target match
+        what the controller says must be exported, then remove the volumes it does not
+        know. Without the controller's answer nothing is removed."""
         answer = self.transport.call(CONTROLLER_TOPIC, "exports_for_host",
                                      {"host": self.service_host}, timeout=timeout)
         exports = [Export(_volume(item["volume"]), tuple(item["initiators"]))
                    for item in answer]
         report = self.driver.reconcile_exports(exports)
         LOG.info("%s: exports reconciled: %s", self.service_host, report)
+        known = self.transport.call(CONTROLLER_TOPIC, "volumes_for_host",
+                                    {"host": self.service_host}, timeout=timeout)
+        removed = self.driver.remove_orphans(set(known))
+        if removed:
+            LOG.warning("%s: removed %d volume(s) the controller does not know: %s",
+                        self.service_host, len(removed), ", ".join(sorted(removed)))

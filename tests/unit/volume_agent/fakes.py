@@ -60,10 +60,9 @@ class FakeLVM:
         self.lvs[self.pool_name] = replace(self.lvs[self.pool_name], data_percent=0.0,
                                            metadata_percent=0.0)
 
-    def create_lv(self, name: str, size: int, thin: bool, tag: str | None = None) -> None:
+    def create_lv(self, name: str, size: int, thin: bool, tags: tuple[str, ...] = ()) -> None:
         self._step("create_lv")
-        self._add(name, size, "thin" if thin else "linear",
-                  tags=frozenset({tag}) if tag else frozenset())
+        self._add(name, size, "thin" if thin else "linear", tags=frozenset(tags))
         self.content[name] = b""
 
     def remove_tag(self, name: str, tag: str) -> None:
@@ -71,10 +70,11 @@ class FakeLVM:
         self.lvs[name] = replace(self.lvs[name], tags=self.lvs[name].tags - {tag})
 
     def create_snapshot(self, name: str, origin: str, thin: bool,
-                        size: int | None = None) -> None:
+                        size: int | None = None, tags: tuple[str, ...] = ()) -> None:
         self._step("create_snapshot")
         src = self.lvs[origin]
-        self._add(name, src.size if thin else size, "thin" if thin else "snapshot", origin)
+        self._add(name, src.size if thin else size, "thin" if thin else "snapshot", origin,
+                  frozenset(tags))
         self.content[name] = self.content.get(origin, b"")
         self.device_sizes[name] = src.size
 

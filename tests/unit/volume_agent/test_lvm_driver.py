@@ -156,10 +156,11 @@ def test_create_finding_a_smaller_lv_extends_it(thick) -> None:
 def test_create_restarts_a_copy_that_never_finished(thick) -> None:
     driver, lvm, _ = thick
     volume = vol()
-    lvm.create_lv(f"volume-{volume.id}", GiB, thin=False, tag="cinderblock-incomplete")
+    lvm.create_lv(f"volume-{volume.id}", GiB, thin=False,
+                  tags=("cinderblock", "cinderblock-incomplete"))
     driver.create_volume(volume)
     assert "remove" in lvm.calls
-    assert not lvm.lvs[f"volume-{volume.id}"].tags
+    assert lvm.lvs[f"volume-{volume.id}"].tags == {"cinderblock"}
 
 
 def test_create_failure_carries_lvm_message(thick) -> None:
@@ -180,7 +181,7 @@ def test_volume_from_thick_snapshot_copies_content_and_grows(thick) -> None:
     driver.create_volume(copy)
     lv = lvm.lvs[f"volume-{copy.id}"]
     assert lvm.content[lv.name] == b"pattern"
-    assert lv.size == 2 * GiB and not lv.tags
+    assert lv.size == 2 * GiB and lv.tags == {"cinderblock"}
 
 
 def test_volume_from_thin_snapshot_is_a_thin_snapshot(thin) -> None:
@@ -193,7 +194,7 @@ def test_volume_from_thin_snapshot_is_a_thin_snapshot(thin) -> None:
     driver.create_volume(copy)
     lv = lvm.lvs[f"volume-{copy.id}"]
     assert (lv.segtype, lv.origin, lv.size) == ("thin", f"_snapshot-{snap.id}", 3 * GiB)
-    assert "copy" not in lvm.calls
+    assert "copy" not in lvm.calls and lv.tags == {"cinderblock"}
 
 
 def test_failed_copy_leaves_no_lv(thick) -> None:
@@ -479,3 +480,43 @@ def test_reconcile_removes_only_this_backends_unneeded_exports(thick) -> None:
     assert report.targets_created == [] and report.acls_created == []
     assert set(exporter.targets) == {f"{PREFIX}volume-{kept.id}", foreign}
     assert f"volume-{dropped.id}" not in exporter.objects
+
+
+# -- orphans ----------------------------------------------------------------------------
+
+def test_orphans_are_own_volume_lvs_the_controller_does_not_know(thick) -> None:
+    driver, lvm, exporter = thick
+    known, orphan, exported_orphan = vol(), vol(), vol()
+    for volume in (known, orphan, exported_orphan):
+        driver.create_volume(volume)
+    driver.initialize_connection(exported_orphan, {"initiator": INITIATOR})
+    foreign = f"volume-{uuid.uuid4()}"
+    lvm.create_lv(foreign, GiB, thin=False)
+    lvm.create_lv("notes", GiB, thin=False, tags=("cinderblock",))
+    removed = driver.remove_orphans({known.id})
+    assert sorted(removed) == sorted([orphan.id, exported_orphan.id])
+    assert set(lvm.lvs) == {f"volume-{known.id}", foreign, "notes"}
+    assert {name for name, _, _ in lvm.zeroed} >= {f"volume-{orphan.id}"}
+    assert exporter.targets == {}
+    assert driver.remove_orphans({known.id}) == []
+
+
+def test_an_orphan_with_snapshots_is_left_and_logged(thick, caplog) -> None:
+    driver, lvm, _ = thick
+    orphan = vol()
+    driver.create_volume(orphan)
+    driver.create_snapshot(Snapshot(str(uuid.uuid4()), orphan.id, 1))
+    assert driver.remove_orphans(set()) == []
+    assert f"volume-{orphan.id}" in lvm.lvs and "still has snapshots" in caplog.text
+
+
+def test_a_create_killed_before_its_copy_finished_is_an_orphan_or_redone(thick) -> None:
+    driver, lvm, _ = thick
+    gone, redelivered = vol(), vol()
+    for volume in (gone, redelivered):
+        lvm.create_lv(f"volume-{volume.id}", GiB, thin=False,
+                      tags=("cinderblock", "cinderblock-incomplete"))
+    assert driver.remove_orphans({redelivered.id}) == [gone.id]
+    driver.create_volume(redelivered)
+    assert set(lvm.lvs) == {f"volume-{redelivered.id}"}
+    assert lvm.lvs[f"volume-{redelivered.id}"].tags == {"cinderblock"}
