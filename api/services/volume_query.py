@@ -84,7 +84,8 @@ def _condition(context: RequestContext, key: str, text: str, like: bool
         return false() if dict_filter(key, text) else true()
     if key == "bootable":
         if not context.microversion.at_least("strict_bootable_filter"):
-            return Volume.bootable.is_(True)
+            # Before 3.2 Cinder reads only False/false/FALSE as false, anything else as true.
+            return Volume.bootable.is_(text not in ("False", "false", "FALSE"))
         return Volume.bootable.is_(boolean(text, "bootable"))
     if key == "multiattach":
         return Volume.multiattach.is_(boolean(text, "multiattach"))

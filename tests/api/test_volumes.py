@@ -215,6 +215,8 @@ def test_filters(client: TestClient, session_factory: sessionmaker[Session]) -> 
     assert ids("metadata={'k': 'w'}") == [two["id"]]
     assert ids("bootable=false", version="3.2") == [one["id"]]
     assert ids("bootable=true", version="3.2") == [two["id"]]
+    assert ids("bootable=false") == [one["id"]]
+    assert ids("bootable=f") == [two["id"]]
     assert ids("name~=sample", version="3.34") == [one["id"]]
     assert ids("bogus_filter=1") == []
     member = client.get(url("volumes?bogus_filter=1"), headers=headers(roles="member"))
