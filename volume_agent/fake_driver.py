@@ -153,6 +153,8 @@ class FakeVolumeDriver:
             used = self.used_gb
         return [{
             "pool_name": self.pool_name,
+            # Cinder's capabilities schema requires a driver version string.
+            "driver_version": "1.0.0",
             "total_capacity_gb": self.capacity_gb,
             "free_capacity_gb": max(0, self.capacity_gb - used),
             "provisioned_capacity_gb": used,
