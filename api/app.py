@@ -16,6 +16,7 @@ from api.routes import (
     capabilities,
     default_types,
     extensions,
+    group_snapshots,
     group_types,
     groups,
     health,
@@ -83,6 +84,6 @@ def create_app(conf: Config, *, transport: Caster | None = None,
                    snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
                    capabilities, quota_classes, extensions, qos_specs,
                    os_volume_transfer, volume_transfers, default_types, group_types,
-                   groups):
+                   groups, group_snapshots):
         app.include_router(module.router)
     return app

@@ -40,3 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 port=conf.default.osapi_volume_listen_port,
                 workers=conf.default.osapi_volume_workers,
                 log_config=None, access_log=conf.default.debug, server_header=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -58,3 +58,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for server in servers:
         server.stop()
     transport.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -88,3 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     wait_for_signal(stop)
     server.stop()
     transport.close()
+
+
+if __name__ == "__main__":
+    main()

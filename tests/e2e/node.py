@@ -45,11 +45,12 @@ class Node:
     def start_agent(self, conf_text: str) -> None:
         self.sh(f"mkdir -p {MOUNT}")
         self.vm.write_file(f"{WORK}/cinder.conf", conf_text)
-        # What the cinderblock-volume script runs; the guest has no installed package.
+        # Started the way systemd, compose and `make up` start it; the guest has no
+        # installed package, so the script runs the agent from the shared source tree.
         self.agent = self.vm.spawn(
-            f"cd {self.vm.src} && PYTHONPYCACHEPREFIX={PYCACHE} exec python3 -c "
-            "'from volume_agent.cmd import main; main()' "
-            f"--config-file {WORK}/cinder.conf", f"{WORK}/volume.log")
+            f"cd {self.vm.src} && PYTHONPYCACHEPREFIX={PYCACHE} "
+            f"CINDERBLOCK_CONFIG_FILES={WORK}/cinder.conf exec etc/cinderblock-service volume",
+            f"{WORK}/volume.log")
 
     def agent_log(self) -> str:
         return self.agent.output() if self.agent else ""
