@@ -9,6 +9,7 @@ API's, the scheduler's and the agent's logs, and stops everything with `down`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests.keystone.server import start as start_keystone
 from tests.storage_vm.vm import free_port
 
 pytestmark = pytest.mark.vm
@@ -30,13 +32,15 @@ T = TypeVar("T")
 
 
 class OneHost:
-    def __init__(self, state: pathlib.Path, api_port: int) -> None:
+    def __init__(self, state: pathlib.Path, api_port: int, override: str = "") -> None:
+        """``override`` is more of the operator's file: options, then other sections."""
         self.state = state
         self.endpoint = f"http://127.0.0.1:{api_port}"
-        override = state.parent / "override.conf"
-        override.write_text(f"[DEFAULT]\nosapi_volume_listen_port = {api_port}\n")
+        override_file = state.parent / "override.conf"
+        override_file.write_text(
+            f"[DEFAULT]\nosapi_volume_listen_port = {api_port}\n{override}")
         self.env = {**os.environ, "CINDERBLOCK_STATE": str(state),
-                    "CINDERBLOCK_CONF": str(override),
+                    "CINDERBLOCK_CONF": str(override_file),
                     "CINDERBLOCK_ISCSI_PORT": str(free_port())}
 
     def run(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
@@ -69,13 +73,19 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str) -> T:
     return value
 
 
-@pytest.fixture
-def onehost(tmp_path: pathlib.Path) -> Iterator[OneHost]:
-    system = OneHost(tmp_path / f"onehost-{os.getpid()}", free_port())
+@contextlib.contextmanager
+def one_host(state: pathlib.Path, api_port: int, override: str = "") -> Iterator[OneHost]:
+    system = OneHost(state, api_port, override)
     try:
         yield system
     finally:
         system.run("down", "--purge", timeout=180)
+
+
+@pytest.fixture
+def onehost(tmp_path: pathlib.Path) -> Iterator[OneHost]:
+    with one_host(tmp_path / f"onehost-{os.getpid()}", free_port()) as system:
+        yield system
 
 
 def test_up_serves_a_volume_on_a_real_lv_and_down_stops_everything(onehost: OneHost) -> None:
@@ -137,3 +147,28 @@ def test_up_serves_a_volume_on_a_real_lv_and_down_stops_everything(onehost: OneH
     with pytest.raises(httpx.ConnectError):
         client.get("/volumes")
     assert (onehost.state / "cinderblock.sqlite").exists(), "down keeps the database"
+
+
+@pytest.mark.keystone
+def test_a_keystone_config_makes_up_serve_keystone_projects(tmp_path: pathlib.Path) -> None:
+    api_port = free_port()
+    (tmp_path / "keystone").mkdir()
+    keystone = start_keystone(tmp_path / "keystone", api_port=api_port)
+    try:
+        with one_host(tmp_path / f"onehost-ks-{os.getpid()}", api_port,
+                      "auth_strategy = keystone\n" + keystone.authtoken_section()) as onehost:
+            started = onehost.run("up")
+            assert started.returncode == 0, started.stdout + started.stderr
+            assert "with your Keystone openrc" in started.stdout
+            assert not (onehost.state / "openrc").exists()
+            token, body = keystone.token("demo")
+            base = f"{onehost.endpoint}/v3/{body['project']['id']}"
+            assert httpx.get(f"{base}/volumes").status_code == 401
+            client = httpx.Client(base_url=base, timeout=30, headers={"X-Auth-Token": token})
+            created = client.post("/volumes", json={"volume": {"size": 1}})
+            assert created.status_code == 202, created.text
+            volume_id = created.json()["volume"]["id"]
+            wait_for(lambda: client.get(f"/volumes/{volume_id}").json()["volume"]["status"]
+                     == "available", 120, "volume available")
+    finally:
+        keystone.stop()
