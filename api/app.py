@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import NoAuth
+from api import policies
+from api.auth import Authenticator, NoAuth
 from api.errors import install_handlers
+from api.keystone.authenticator import KeystoneAuth
 from api.metrics import MetricsMiddleware
 from api.middleware import ApiMiddleware
 from api.responses import JSONResponse
@@ -54,6 +56,12 @@ __all__ = ["create_app", "PROJECT_PREFIX"]
 PROJECT_PREFIX = "/v3/{project_id}"
 
 
+def _authenticator(conf: Config) -> Authenticator:
+    if conf.default.auth_strategy == "keystone":
+        return KeystoneAuth.from_config(conf)
+    return NoAuth(conf.default.noauth_roles)
+
+
 def create_app(conf: Config, *, transport: Caster | None = None,
                sessions: sessionmaker[Session] | None = None) -> FastAPI:
     """The ASGI app for ``conf``.
@@ -61,13 +69,11 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     ``transport`` carries casts to the scheduler and agents (default: RabbitMQ from
     ``conf``); ``sessions`` overrides the engine built from ``[database] connection``.
     """
-    if conf.default.auth_strategy != "noauth":
-        raise NotImplementedError("auth_strategy = keystone is not implemented yet; "
-                                  "set auth_strategy = noauth")
     app = FastAPI(title="cinderblock", docs_url=None, redoc_url=None, openapi_url=None,
                   default_response_class=JSONResponse)
     app.state.conf = conf
-    app.state.authenticate = NoAuth(conf.default.noauth_roles)
+    app.state.authenticate = _authenticator(conf)
+    policies.configure(conf.default.policy_file)
     app.state.sessions = sessions or make_session_factory(make_engine(conf.database))
     if transport is None:
         transport = Transport.from_config(conf)

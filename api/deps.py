@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from api.errors import BadRequest
 from api.microversions import Version
+from api.policies import allows, enforce_request
 from api.services.agent_client import AgentClient
 from api.services.scheduler_client import SchedulerClient
 from api.services.volume_rpc import VolumeRpc
@@ -53,17 +54,19 @@ def _context(request: Request) -> RequestContext:
     identity = request.app.state.authenticate(request)
     return RequestContext(
         user_id=identity.user_id, project_id=identity.project_id, roles=identity.roles,
-        is_admin=identity.is_admin, microversion=request.state.microversion,
+        is_admin=allows(identity, "context_is_admin"), microversion=request.state.microversion,
         request_id=request.state.request_id, base_url=str(request.base_url).rstrip("/"))
 
 
 def get_context(request: Request, project_id: str) -> RequestContext:
-    """The caller, who must be asking about their own project (the URL's)."""
+    """The caller, who must be asking about their own project (the URL's) and be
+    allowed the route by policy."""
     if not _PROJECT_ID.match(project_id):
         raise HTTPException(status_code=404)
     context = _context(request)
     if project_id != context.project_id:
         raise BadRequest("Malformed request url")
+    enforce_request(context, request)
     return context
 
 
