@@ -70,6 +70,8 @@ FEATURES: dict[str, Version] = {
     "group_id_filter": Version(3, 10),           # volumes?group_id=
     "group_types": Version(3, 11),               # /group_types and group specs
     "groups": Version(3, 13),                    # /groups (generic volume groups)
+    "group_snapshots": Version(3, 14),           # /group_snapshots
+    "group_snapshot_reset_status": Version(3, 19),  # group snapshots reset_status action
     "group_reset_status": Version(3, 20),        # groups reset_status action
     "group_volume_list": Version(3, 25),         # groups/{id}?list_volume=true
     "group_replication_status": Version(3, 38),  # replication_status (null) in groups
@@ -108,8 +110,6 @@ NOT_SERVED: dict[str, Version] = {
     "clusters API": Version(3, 7),
     "manageable volumes and snapshots": Version(3, 8),
     "backups": Version(3, 9),
-    "group snapshots": Version(3, 14),
-    "group snapshot reset status": Version(3, 19),
     "migration to a cluster": Version(3, 16),
     "worker cleanup": Version(3, 24),
     "service log levels": Version(3, 32),

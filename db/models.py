@@ -38,7 +38,7 @@ __all__ = [
     "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
     "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool", "Message",
     "QualityOfServiceSpecs", "QosSpecsKey", "Transfer", "DefaultVolumeType", "GroupType",
-    "GroupTypeSpec", "Group", "GroupVolumeTypeMapping",
+    "GroupTypeSpec", "Group", "GroupVolumeTypeMapping", "GroupSnapshot",
 ]
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -499,3 +499,21 @@ class GroupVolumeTypeMapping(Base):
     group_id: Mapped[str] = mapped_column(String(36), ForeignKey("groups.id",
                                                                  ondelete="CASCADE"))
     volume_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("volume_types.id"))
+
+
+class GroupSnapshot(_Timestamps, Base):
+    """Snapshots of every volume of a group taken together (3.14); its members are
+    ``snapshots`` rows with ``group_snapshot_id``. A group with group snapshots cannot be
+    deleted (foreign key)."""
+
+    __tablename__ = "group_snapshots"
+    __table_args__ = (MYSQL_OPTS,)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    group_id: Mapped[str] = mapped_column(String(36), ForeignKey("groups.id"), index=True)
+    group_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("group_types.id"))
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(255))

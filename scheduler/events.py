@@ -19,7 +19,15 @@ from common.config import Config
 from common.messaging import volume_topic
 from db import quota
 from db.messages import Action, Detail, record
-from db.models import Service, Snapshot, Volume, VolumeAttachment, VolumeType, utcnow
+from db.models import (
+    GroupSnapshot,
+    Service,
+    Snapshot,
+    Volume,
+    VolumeAttachment,
+    VolumeType,
+    utcnow,
+)
 from db.session import session_scope
 from db.states import SNAPSHOT, VOLUME
 from scheduler.host_manager import adjust, save_capabilities
@@ -55,6 +63,35 @@ def _tell_user(session: Session, snapshot_id: str, action: Action, detail: Detai
     if project_id is not None:
         record(session, project_id=project_id, action=action, detail=detail,
                resource_type="VOLUME_SNAPSHOT", resource_uuid=snapshot_id)
+
+
+def _lock_group_snapshot(session: Session, group_snapshot_id: str | None
+                         ) -> GroupSnapshot | None:
+    """Take the group snapshot's row lock before touching a member, so results for two
+    members are handled one after the other (and always in this order: no deadlock)."""
+    if not group_snapshot_id:
+        return None
+    return session.get(GroupSnapshot, group_snapshot_id, with_for_update=True,
+                       populate_existing=True)
+
+
+def _settle_group_snapshot(session: Session, row: GroupSnapshot | None) -> None:
+    """A group snapshot follows its members: available when all are, error when one
+    failed, gone when the last one of a deleting group snapshot is gone. The members'
+    statuses are read with a locking read: MariaDB's plain reads would show the
+    transaction's older snapshot, not the member another result just committed."""
+    if row is None:
+        return
+    statuses = set(session.scalars(select(Snapshot.status).with_for_update()
+                                   .where(Snapshot.group_snapshot_id == row.id)))
+    if row.status == "creating" and "error" in statuses:
+        row.status = "error"
+    elif row.status == "creating" and statuses <= {"available"}:
+        row.status = "available"
+    elif row.status == "deleting" and "error_deleting" in statuses:
+        row.status = "error_deleting"
+    elif row.status == "deleting" and not statuses:
+        session.delete(row)
 
 
 class ControllerEndpoint:
@@ -169,6 +206,8 @@ class ControllerEndpoint:
         """``available`` (progress 100%) or ``error``; quota stays counted either way,
         since the row exists until it is deleted."""
         with session_scope(self.sessions) as session:
+            group_snapshot = _lock_group_snapshot(session, session.scalar(
+                select(Snapshot.group_snapshot_id).where(Snapshot.id == snapshot_id)))
             if status == "available":
                 SNAPSHOT.transition(session, snapshot_id, ["creating"], "available",
                                     progress="100%", provider_location=provider_location,
@@ -177,6 +216,7 @@ class ControllerEndpoint:
                                      status_reason=error or "the backend failed to create it"):
                 _tell_user(session, snapshot_id, Action.SNAPSHOT_CREATE,
                            Detail.SNAPSHOT_CREATE_ERROR)
+            _settle_group_snapshot(session, group_snapshot)
 
     def snapshot_deleted(self, snapshot_id: str, status: str,
                          error: str | None = None) -> None:
@@ -187,7 +227,11 @@ class ControllerEndpoint:
             snapshot = session.get(Snapshot, snapshot_id, populate_existing=True)
             if snapshot is None or snapshot.status != "deleting":
                 return
-            volume = session.get(Volume, snapshot.volume_id, populate_existing=True)
+            group_snapshot = _lock_group_snapshot(session, snapshot.group_snapshot_id)
+            # Locked too: of two snapshots of a cascading volume deleted at once, the
+            # second must see the first gone (a locking read) to cast the volume's delete.
+            volume = session.get(Volume, snapshot.volume_id, with_for_update=True,
+                                 populate_existing=True)
             if status != "deleted":
                 if SNAPSHOT.transition(session, snapshot_id, ["deleting"], "error_deleting",
                                        status_reason=error):
@@ -196,9 +240,11 @@ class ControllerEndpoint:
                 if volume is not None:
                     VOLUME.transition(session, volume.id, ["deleting"], "error_deleting",
                                       status_reason=f"snapshot {snapshot_id}: {error}")
+                _settle_group_snapshot(session, group_snapshot)
                 return
             if not SNAPSHOT.delete(session, snapshot_id, ["deleting"]):
                 return
+            _settle_group_snapshot(session, group_snapshot)
             if snapshot.consumes_quota:
                 type_name = session.scalar(select(VolumeType.name).where(
                     VolumeType.id == snapshot.volume_type_id))
@@ -209,7 +255,7 @@ class ControllerEndpoint:
                      f"gigabytes_{type_name}": -snapshot.volume_size},
                     conf=self.conf.default)
                 quota.commit(session, ids)
-            last = session.scalar(select(Snapshot.id).where(
+            last = session.scalar(select(Snapshot.id).with_for_update().where(
                 Snapshot.volume_id == snapshot.volume_id).limit(1)) is None
             if volume is not None and volume.status == "deleting" and last and volume.host:
                 volume_delete = volume_message(volume)

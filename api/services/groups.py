@@ -24,7 +24,7 @@ from api.services.listing import Listing, ListQuery
 from api.validation import boolean, display_updates, invalid, reject_unexpected
 from common.config import Config
 from db import quota
-from db.models import Group, GroupType, GroupVolumeTypeMapping, Volume
+from db.models import Group, GroupSnapshot, GroupType, GroupVolumeTypeMapping, Volume
 from db.quota import OverQuota
 
 __all__ = ["GROUPS", "STATUSES", "create", "update", "delete", "reset_status", "listed",
@@ -154,6 +154,10 @@ def delete(session: Session, context: RequestContext, conf: Config, agent: Agent
     if group.status not in ("available", "error"):
         raise BadRequest(f"Invalid group: Group status must be available or error, but "
                          f"current status is: {group.status}")
+    if session.scalar(select(GroupSnapshot.id).where(GroupSnapshot.group_id == group.id)
+                      .limit(1)):
+        raise BadRequest(f"Invalid group: Group {group.id} has group snapshots; delete them "
+                         "first.")
     members = [volumes.find(session, context, v) for v in member_ids(session, group)]
     if members and not delete_volumes:
         raise BadRequest(f"Invalid group: Group {group.id} still contains volumes. The "
@@ -171,13 +175,16 @@ def delete(session: Session, context: RequestContext, conf: Config, agent: Agent
         volumes.delete_volume(session, context, conf, agent, volume)
 
 
-def reset_status(session: Session, context: RequestContext, group: Group, args: Any) -> None:
-    require_admin(context, "group:reset_status")
+def reset_status(session: Session, context: RequestContext, row: Group | GroupSnapshot,
+                 args: Any, *, statuses: tuple[str, ...] = STATUSES,
+                 rule: str = "group:reset_status", noun: str = "Group") -> None:
+    """The admin's override of a group's (or group snapshot's) status."""
+    require_admin(context, rule)
     status = args.get("status") if isinstance(args, dict) else None
-    if not isinstance(status, str) or status.lower() not in STATUSES:
-        raise BadRequest(f"Group status: {status} is invalid, valid statuses are: "
-                         f"{STATUSES}.")
-    group.status = status.lower()
+    if not isinstance(status, str) or status.lower() not in statuses:
+        raise BadRequest(f"{noun} status: {status} is invalid, valid statuses are: "
+                         f"{statuses}.")
+    row.status = status.lower()
     session.commit()
 
 

@@ -38,7 +38,7 @@ from db.models import Snapshot, SnapshotMetadata, Volume
 __all__ = [
     "SNAPSHOTS", "USER_FILTERS", "CreateRequest", "parse_create", "find", "create", "update",
     "delete", "force_delete", "deltas", "agent_dict", "snapshot_message", "listed",
-    "cast_delete", "start_delete", "delete_volume_cascade",
+    "cast_delete", "start_delete", "delete_volume_cascade", "add", "cast_create",
 ]
 
 DELETABLE = ("available", "error")
@@ -170,9 +170,10 @@ def _hold_volume(session: Session, volume: Volume, valid: tuple[str, ...]) -> No
                          "snapshot was requested; retry.")
 
 
-def create(session: Session, context: RequestContext, conf: Config, agent: AgentClient,
-           request: CreateRequest) -> Snapshot:
-    volume = volumes.find(session, context, request.volume_id)
+def add(session: Session, context: RequestContext, conf: Config, volume: Volume,
+        request: CreateRequest, group_snapshot_id: str | None = None) -> Snapshot:
+    """Write one ``creating`` snapshot of ``volume`` with its quota, in the caller's
+    transaction (the caller commits, then casts with :func:`cast_create`)."""
     valid = _check_volume(volume, request.force)
     _hold_volume(session, volume, valid)
     reservations = volumes.reserve(session, conf, context.project_id,
@@ -182,21 +183,38 @@ def create(session: Session, context: RequestContext, conf: Config, agent: Agent
                    volume_id=volume.id, status="creating", progress="0%",
                    volume_size=volume.size, display_name=request.name,
                    display_description=request.description,
-                   volume_type_id=volume.volume_type_id, task_owner=context.request_id)
+                   volume_type_id=volume.volume_type_id, task_owner=context.request_id,
+                   group_snapshot_id=group_snapshot_id)
     row.snapshot_metadata = [SnapshotMetadata(key=k, value=v)
                              for k, v in request.metadata.items()]
     session.add(row)
     session.flush()
     quota.commit(session, reservations)
-    session.commit()
+    return row
+
+
+def cast_create(session: Session, agent: AgentClient, request_id: str,
+                rows: Sequence[tuple[Snapshot, str]]) -> None:
+    """Ask each ``(snapshot, volume host)``'s agent; a lost broker leaves them ``error``."""
     try:
-        agent.create_snapshot(context.request_id, agent_dict(row, str(volume.host)))
+        for row, host in rows:
+            agent.create_snapshot(request_id, agent_dict(row, host))
     except MessagingError as exc:
-        states.SNAPSHOT.transition(session, row.id, ["creating"], "error",
-                                   status_reason=f"could not reach the volume service: {exc}")
+        for row, _ in rows:
+            states.SNAPSHOT.transition(session, row.id, ["creating"], "error",
+                                       status_reason=f"could not reach the volume service: "
+                                                     f"{exc}")
         session.commit()
         raise ServiceUnavailable("The message broker is unavailable; the snapshot was set to "
                                  "error and may be deleted.") from exc
+
+
+def create(session: Session, context: RequestContext, conf: Config, agent: AgentClient,
+           request: CreateRequest) -> Snapshot:
+    volume = volumes.find(session, context, request.volume_id)
+    row = add(session, context, conf, volume, request)
+    session.commit()
+    cast_create(session, agent, context.request_id, [(row, str(volume.host))])
     return row
 
 
@@ -230,9 +248,10 @@ def cast_delete(session: Session, agent: AgentClient, request_id: str,
 
 
 def start_delete(session: Session, context: RequestContext, row: Snapshot,
-                 expected: Sequence[str]) -> bool:
-    """Mark ``deleting`` if still in ``expected`` and not in a group; caller commits."""
-    if row.group_snapshot_id:
+                 expected: Sequence[str], *, with_group: bool = False) -> bool:
+    """Mark ``deleting`` if still in ``expected``; caller commits. A member of a group
+    snapshot goes only with its group snapshot (``with_group``)."""
+    if row.group_snapshot_id and not with_group:
         return False
     return states.SNAPSHOT.transition(session, row.id, expected, "deleting",
                                       task_owner=context.request_id)

@@ -137,3 +137,25 @@ def test_failed_snapshot_is_error_with_a_user_message(
             for m in listed["messages"]] == [
         ("VOLUME_VOLUME_SNAPSHOT_009_013", snapshot_id,
          "create snapshot:Snapshot failed to create.")]
+
+
+def test_group_snapshot_follows_its_members(
+        stack: tuple[Cluster, TestClient, FakeVolumeDriver]) -> None:
+    cluster, client, _ = stack
+    v = {**HEADERS, "OpenStack-API-Version": "volume 3.19"}
+    client.post(f"/v3/{PROJECT}/group_types", headers=v, json={"group_type": {"name": "gt"}})
+    group_id = client.post(f"/v3/{PROJECT}/groups", headers=v, json={"group": {
+        "group_type": "gt", "volume_types": ["__DEFAULT__"]}}).json()["group"]["id"]
+    volume_ids = [_post(client, "volumes", {"volume": {"size": 1, "group_id": group_id}}
+                        )["volume"]["id"] for _ in range(2)]
+    assert {v.status for v in cluster.settle(volume_ids).values()} == {"available"}
+    created = client.post(f"/v3/{PROJECT}/group_snapshots", headers=v,
+                          json={"group_snapshot": {"group_id": group_id}})
+    group_snapshot_id = created.json()["group_snapshot"]["id"]
+    path = f"/v3/{PROJECT}/group_snapshots/{group_snapshot_id}"
+    wait_for(lambda: client.get(path, headers=v).json()["group_snapshot"]["status"]
+             == "available")
+    assert _in_use(cluster.sessions, "snapshots") == 2
+    assert client.delete(path, headers=v).status_code == 202
+    wait_for(lambda: client.get(path, headers=v).status_code == 404)
+    assert _in_use(cluster.sessions, "snapshots") == 0
