@@ -12,7 +12,7 @@ from api.errors import BadRequest, NotFound
 from api.policy import require_admin
 from api.responses import JSONResponse, accepted
 from api.services import volume_types
-from api.validation import entity, read_body
+from api.validation import entity, invalid, read_body
 from api.views.types import volume_type
 
 router = APIRouter(prefix="/v3/{project_id}/types", tags=["volume types"])
@@ -59,7 +59,7 @@ def update_type(type_id: str, body: BodyDep, context: ContextDep,
     require_admin(context, _MANAGE)
     row = volume_types.find(session, context, type_id)
     return _one(context, volume_types.update(session, row, entity(body, "volume_type")),
-                qos_field=False)
+                access_flag=False, qos_field=False)
 
 
 @router.delete("/{type_id}", status_code=202)
@@ -82,6 +82,8 @@ def set_extra_specs(type_id: str, body: BodyDep, context: ContextDep,
     require_admin(context, _SPECS)
     if not isinstance(body, dict) or "extra_specs" not in body:
         raise BadRequest("'extra_specs' is a required property")
+    if body["extra_specs"] is None:
+        raise invalid("extra_specs", None, "None is not of type 'object'")
     row = volume_types.find(session, context, type_id)
     return JSONResponse({"extra_specs": volume_types.set_extra_specs(
         session, row, body["extra_specs"])})

@@ -14,7 +14,7 @@ __all__ = ["volume_type"]
 def volume_type(context: RequestContext, row: VolumeType, *, access_flag: bool = True,
                 qos_field: bool = True) -> dict[str, Any]:
     """``qos_field``: Cinder's create and update answers lack ``qos_specs_id`` (sample
-    12), and Tempest's schemas for them refuse it."""
+    12), and its update answer the access flag too; Tempest's schemas refuse them."""
     body: dict[str, Any] = {
         "id": row.id,
         "name": row.name,

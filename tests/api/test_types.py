@@ -60,8 +60,12 @@ def test_extra_specs_crud(client: TestClient) -> None:
     assert client.delete(f"{base}/a", headers=headers()).status_code == 202
     assert client.get(base, headers=headers()).json() == {"extra_specs": {}}
     assert client.get(f"{base}/a", headers=headers()).status_code == 404
-    assert client.post(base, headers=headers(), json={"extra_specs": {"a": 1}}
-                       ).status_code == 400
+    for bad in ({"extra_specs": {"a": 1}}, {"extra_specs": None}):
+        assert client.post(base, headers=headers(), json=bad).status_code == 400, bad
+    updated = client.put(url(f"types/{created['id']}"), headers=headers(),
+                         json={"volume_type": {"description": "shiny"}})
+    assert set(updated.json()["volume_type"]) == {"id", "name", "is_public", "description",
+                                                  "extra_specs"}
 
 
 def test_private_type_access(client: TestClient) -> None:
