@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from kombu import Connection, Consumer, Exchange, Queue
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.mixins import ConsumerMixin
 
 __all__ = [
@@ -170,7 +171,7 @@ class Transport:
                             conn.drain_events(timeout=remaining)
                         except TimeoutError:
                             break
-            except conn.connection_errors as exc:
+            except (*conn.connection_errors, KombuOperationalError) as exc:
                 raise MessagingError(f"broker unreachable calling {target}.{method}: "
                                      f"{exc}") from exc
         if not replies:
@@ -196,7 +197,7 @@ class Transport:
                                  serializer="json", delivery_mode=2,
                                  declare=[exchange, *declare], expiration=ttl,
                                  retry=True, retry_policy=_RETRY)
-            except conn.connection_errors as exc:
+            except (*conn.connection_errors, KombuOperationalError) as exc:
                 raise MessagingError(f"cannot publish {body['method']} to {routing_key}: "
                                      f"{exc}") from exc
 
