@@ -18,6 +18,7 @@ CONNECTOR = {"initiator": "iqn.1993-08.org.debian:01:cinderblock-bench", "ip": "
              "host": "bench-client", "multipath": False, "platform": "x86_64",
              "os_type": "linux"}
 ATTACH_MICROVERSION = "3.44"
+IDEMPOTENT = ("GET", "DELETE")
 
 
 class ApiError(RuntimeError):
@@ -69,9 +70,16 @@ class Api:
 
     def request(self, method: str, path: str, expect: tuple[int, ...], *,
                 microversion: str | None = None, fresh: bool = False, service: bool = False,
-                body: Any = None) -> httpx.Response:
-        r = self.http.request(method, path, json=body,
-                              headers=self.headers(microversion, fresh, service))
+                body: Any = None, params: dict[str, str] | None = None) -> httpx.Response:
+        """One request; a GET or DELETE is sent again once when the server closed the
+        kept-alive connection just as it was reused (an HTTP/1.1 race, not a failure)."""
+        headers = self.headers(microversion, fresh, service)
+        try:
+            r = self.http.request(method, path, json=body, params=params, headers=headers)
+        except httpx.RemoteProtocolError:
+            if method not in IDEMPOTENT:
+                raise
+            r = self.http.request(method, path, json=body, params=params, headers=headers)
         if r.status_code not in expect:
             raise ApiError(f"{method} {path}: {r.status_code} {r.text[:300]}")
         return r
@@ -134,10 +142,7 @@ class Api:
                 params["status"] = status
             if marker:
                 params["marker"] = marker
-            r = self.http.get("/volumes", params=params, headers=self.headers())
-            if r.status_code != 200:
-                raise ApiError(f"GET /volumes: {r.status_code} {r.text[:300]}")
-            page = r.json()["volumes"]
+            page = self.request("GET", "/volumes", (200,), params=params).json()["volumes"]
             ids.update(v["id"] for v in page)
             if len(page) < 1000:
                 return ids
