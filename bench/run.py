@@ -123,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(
         {"meta": meta, "figures": [f.as_dict(baseline, candidate) for f in results],
          "details": harness.details, "errors": errors}, indent=2))
-    print(f"\n[bench] {meta['wall_s']:.0f} s; figures in {args.output}")
+    print(f"\n[bench] {meta['wall_s']:.0f} s; machine load average "
+          f"{meta['loadavg_at_start'][1]:.1f} -> {meta['loadavg_at_end'][1]:.1f} (5 min) on "
+          f"{meta['cpus']} CPUs; figures in {args.output}")
     for name, messages in errors.items():
         for message in messages:
             print(f"[bench] {name}: {message}")
