@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.messaging import Transport
 from db.models import Volume, VolumeType
 from db.session import session_scope
-from tests.faults.cluster import PROJECT, Api, check_end_state, running
+from tests.faults.cluster import PROJECT, Api, check_end_state, running, settled
 from tests.messaging.cluster import Deployment
 
 MANAGE = str(pathlib.Path(sys.executable).parent / "cinderblock-manage")
@@ -88,6 +88,7 @@ def test_no_secret_in_any_log_dump_or_member_response(
     deployment.start_all()
     api = Api(deployment).start()
     created = [api.create(1) for _ in range(3)]
+    assert {v.status for v in settled(session_factory).values()} == {"available"}
     chap_volume = insert_volume_with_chap(deployment, session_factory)
 
     responses: list[str] = []
