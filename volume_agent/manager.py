@@ -55,15 +55,26 @@ class VolumeManager:
         self.zone = zone
         self.backend_name = backend_name
         self.report_ttl = report_ttl
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
         self._locks_guard = threading.Lock()
 
     @contextmanager
     def _serialised(self, key: str) -> Iterator[None]:
+        """One request per volume at a time. A lock lives only while requests use it,
+        so an agent that served millions of volumes does not keep a lock for each."""
         with self._locks_guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            yield
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._locks_guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
 
     def _tell(self, method: str, ttl: float | None = None, **args: Any) -> None:
         self.transport.cast(CONTROLLER_TOPIC, method, args, ttl=ttl)
@@ -170,7 +181,11 @@ class VolumeManager:
         LOG.info("%s: exports reconciled: %s", self.service_host, report)
         known = self.transport.call(CONTROLLER_TOPIC, "volumes_for_host",
                                     {"host": self.service_host}, timeout=timeout)
-        removed = self.driver.remove_orphans(set(known))
+        try:
+            removed = self.driver.remove_orphans(set(known))
+        except DriverError as exc:
+            LOG.error("%s: orphan volumes not checked: %s", self.service_host, exc)
+            return
         if removed:
             LOG.warning("%s: removed %d volume(s) the controller does not know: %s",
                         self.service_host, len(removed), ", ".join(sorted(removed)))
