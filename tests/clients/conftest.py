@@ -18,21 +18,10 @@ from tests.clients.venvs import pinned_venv
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
 
 
-# What cinderblock-api says while api/app.py refuses auth_strategy = keystone.
-NOT_SERVED = "auth_strategy = keystone is not implemented yet"
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Skips (saying why) only while the API refuses Keystone auth outright; any other
-    failure to start is an error."""
-    try:
-        with running(tmp_path_factory.mktemp("clients")) as started:
-            yield started
-    except RuntimeError as failed:
-        if NOT_SERVED not in str(failed):
-            raise
-        pytest.skip(f"cinderblock-api: {NOT_SERVED}")
+    with running(tmp_path_factory.mktemp("clients")) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

@@ -43,8 +43,9 @@ def _sections(stack: Stack, workdir: Path) -> dict[str, dict[str, object]]:
             "catalog_type": "volumev3", "endpoint_type": "publicURL",
             "min_microversion": str(MIN), "max_microversion": str(MAX),
             "build_interval": 1, "build_timeout": 60,
+            # What the fake backend reports (the LVM backend says "Open Source").
             "backend_names": BACKEND, "storage_protocol": "iSCSI",
-            "vendor_name": "Open Source", "volume_size": 1,
+            "vendor_name": "cinderblock", "volume_size": 1,
         },
         "volume-feature-enabled": {
             "backup": False, "snapshot": True, "clone": True,
