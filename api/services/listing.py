@@ -39,6 +39,7 @@ class ListQuery:
     filters: dict[str, str] = field(default_factory=dict)
     all_projects: bool = False
     with_count: bool = False
+    offset: int = 0
 
 
 def int_param(name: str, text: str) -> int:
@@ -95,9 +96,7 @@ class Listing:
         params = dict(query)
         limit = min(int_param("limit", params["limit"]), max_limit) if "limit" in params \
             else max_limit
-        if "offset" in params:
-            int_param("offset", params["offset"])
-            raise BadRequest("offset is not supported; page with marker")
+        offset = int_param("offset", params["offset"]) if "offset" in params else 0
         all_projects = context.is_admin and boolean(params.get("all_tenants", "0"),
                                                     "all_tenants")
         filters = {k: v for k, v in params.items() if k not in _PAGING}
@@ -108,7 +107,8 @@ class Listing:
         with_count = (context.microversion.at_least("list_count")
                       and boolean(params.get("with_count", "false"), "with_count"))
         return ListQuery(limit=limit, marker=params.get("marker"), sort=self._sort(params),
-                         filters=filters, all_projects=all_projects, with_count=with_count)
+                         filters=filters, all_projects=all_projects, with_count=with_count,
+                         offset=offset)
 
     def _sort(self, params: dict[str, str]) -> list[tuple[str, str]]:
         if "sort" in params and ("sort_key" in params or "sort_dir" in params):
@@ -190,4 +190,4 @@ class Listing:
             scoped = scoped.where(self._after_marker(session, context, query))
         order = [(self.sort_keys[key].desc() if direction == "desc"
                   else self.sort_keys[key].asc()) for key, direction in query.sort]
-        return scoped.order_by(*order).limit(query.limit), count
+        return scoped.order_by(*order).offset(query.offset).limit(query.limit), count

@@ -17,7 +17,8 @@ def collection(context: RequestContext, key: str, items: list[dict[str, Any]], *
     """``{key: items}``, plus ``<key>_links`` with the next marker when the page is full."""
     body: dict[str, Any] = {key: items}
     if items and len(items) >= limit:
-        params = [(k, v) for k, v in query if k != "marker"]
+        # The marker already stands past the offset: keeping it would skip rows again.
+        params = [(k, v) for k, v in query if k not in ("marker", "offset")]
         params.append(("marker", items[-1]["id"]))
         body[f"{key}_links"] = [{
             "rel": "next",

@@ -215,6 +215,14 @@ def test_list_filters_and_pages(client: TestClient,
     next_link = page["snapshots_links"][0]["href"]
     rest = client.get(next_link.split("/v3/", 1)[1].join(["/v3/", ""]), headers=headers())
     assert [s["name"] for s in rest.json()["snapshots"]] == ["s1", "s2"]
+    skipped = client.get(url("snapshots?offset=1&limit=2&sort=name:asc"),
+                         headers=headers()).json()
+    assert [s["name"] for s in skipped["snapshots"]] == ["s0", "s1"]
+    after = skipped["snapshots_links"][0]["href"].split("/v3/", 1)[1].join(["/v3/", ""])
+    assert "offset" not in after
+    assert [s["name"] for s in client.get(after, headers=headers()).json()["snapshots"]] == [
+        "s2"]
+    assert client.get(url("snapshots?offset=-1"), headers=headers()).status_code == 400
     counted = client.get(url("snapshots?with_count=true&limit=1"),
                          headers=headers(version="3.45")).json()
     assert counted["count"] == 4
