@@ -87,6 +87,7 @@ FEATURES: dict[str, Version] = {
     "summary_metadata": Version(3, 36),          # metadata in volumes/summary
     "limits_project_filter": Version(3, 39),     # limits?project_id= for admins
     "snapshot_user_id": Version(3, 41),          # user_id in snapshot bodies
+    "revert_to_snapshot": Version(3, 40),        # volumes revert action (latest snapshot)
     "extend_in_use": Version(3, 42),             # os-extend of in-use volumes
     "list_count": Version(3, 45),                # with_count=true adds count
     "shared_targets": Version(3, 48),            # shared_targets, service_uuid
@@ -114,7 +115,6 @@ NOT_SERVED: dict[str, Version] = {
     "worker cleanup": Version(3, 24),
     "service log levels": Version(3, 32),
     "replication groups": Version(3, 38),
-    "revert to snapshot": Version(3, 40),
     "backup metadata": Version(3, 43),
     "create from image or backup (imageRef, backup_id: 400)": Version(3, 47),
     "cross-AZ backups": Version(3, 51),

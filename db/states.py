@@ -42,7 +42,7 @@ def _moves(table: Mapping[str, str]) -> dict[str, frozenset[str]]:
 VOLUME_TRANSITIONS = _moves({
     "creating": "available error deleting downloading",
     "available": "deleting extending reserved attaching maintenance uploading backing-up "
-                 "retyping awaiting-transfer",
+                 "retyping awaiting-transfer reverting",
     "deleting": "error_deleting",
     "error": "deleting",
     "error_deleting": "deleting",
@@ -63,6 +63,7 @@ VOLUME_TRANSITIONS = _moves({
     "uploading": "available in-use error",
     "retyping": "available in-use error",
     "extending": "available in-use error_extending",
+    "reverting": "available error",
 })
 
 SNAPSHOT_TRANSITIONS = _moves({
@@ -87,7 +88,8 @@ ATTACHMENT_TRANSITIONS = _moves({
     "error_detaching": "detaching detached",
 })
 
-VOLUME_STATUSES = tuple(VOLUME_TRANSITIONS)
+# What os-reset_status accepts: Cinder's list, which has no "reverting" (3.40's own step).
+VOLUME_STATUSES = tuple(status for status in VOLUME_TRANSITIONS if status != "reverting")
 SNAPSHOT_STATUSES = tuple(SNAPSHOT_TRANSITIONS)
 ATTACHMENT_STATUSES = tuple(ATTACHMENT_TRANSITIONS)
 # ``volumes.attach_status``: the summary of a volume's attachments the API shows.
@@ -97,7 +99,7 @@ VOLUME_ATTACH_STATUSES = ("detached", "reserved", "attaching", "attached", "deta
 _TRANSITIONAL = frozenset({
     "creating", "deleting", "managing", "attaching", "detaching", "restoring-backup",
     "backing-up", "downloading", "uploading", "retyping", "extending", "restoring",
-    "unmanaging",
+    "unmanaging", "reverting",
 })
 
 

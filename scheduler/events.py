@@ -200,6 +200,18 @@ class ControllerEndpoint:
                 adjust(session, pool, new_size - old_size)
                 quota.commit(session, reservations or [])
 
+    def volume_reverted(self, volume_id: str, snapshot_id: str, status: str,
+                        error: str | None = None) -> None:
+        """The volume leaves ``reverting`` (``available``, or ``error`` as Cinder leaves
+        it after a failed revert) and the snapshot returns from ``restoring``."""
+        with session_scope(self.sessions) as session:
+            settled = "available" if status == "available" else "error"
+            if not VOLUME.transition(session, volume_id, ["reverting"], settled,
+                                     status_reason=error):
+                LOG.info("volume %s: stale or duplicate revert result ignored", volume_id)
+                return
+            SNAPSHOT.transition(session, snapshot_id, ["restoring"], "available")
+
     def snapshot_created(self, snapshot_id: str, status: str,
                          provider_location: str | None = None,
                          error: str | None = None) -> None:

@@ -72,6 +72,10 @@ class VolumeDriver(Protocol):
 
     def delete_snapshot(self, snapshot: Snapshot) -> None: ...
 
+    def revert_to_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        """Give the volume the snapshot's content again; the snapshot stays as it was,
+        since Cinder keeps it after a revert."""
+
     def initialize_connection(self, volume: Volume, connector: dict[str, Any]
                               ) -> dict[str, Any]:
         """Export the volume to the connector's initiator; returns connection_info.

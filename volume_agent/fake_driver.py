@@ -124,6 +124,12 @@ class FakeVolumeDriver:
         with self._lock:
             self._record("delete_snapshot", snapshot.id, "deleted")
 
+    def revert_to_snapshot(self, volume: Volume, snapshot: Snapshot) -> None:
+        with self._lock:
+            if volume.id not in self.volumes:
+                raise DriverError(f"volume {volume.id} does not exist")
+            self._record("revert_to_snapshot", volume.id, "reverted")
+
     def initialize_connection(self, volume: Volume, connector: dict[str, Any]
                               ) -> dict[str, Any]:
         with self._lock:

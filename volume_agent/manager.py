@@ -146,6 +146,20 @@ class VolumeManager:
         self._tell("snapshot_deleted", snapshot_id=snapshot["id"], status="deleted",
                    error=None)
 
+    def revert_to_snapshot(self, volume: dict[str, Any], snapshot: dict[str, Any]) -> None:
+        with self._serialised(volume["id"]):
+            try:
+                self.driver.revert_to_snapshot(_volume(volume), _snapshot(snapshot))
+            except Exception as exc:
+                LOG.exception("revert of volume %s to snapshot %s failed", volume["id"],
+                              snapshot["id"])
+                self._tell("volume_reverted", volume_id=volume["id"],
+                           snapshot_id=snapshot["id"], status="error",
+                           error=_user_message(exc))
+                return
+        self._tell("volume_reverted", volume_id=volume["id"], snapshot_id=snapshot["id"],
+                   status="available", error=None)
+
     def initialize_connection(self, volume: dict[str, Any],
                               connector: dict[str, Any]) -> dict[str, Any]:
         with self._serialised(volume["id"]):

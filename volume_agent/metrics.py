@@ -24,7 +24,7 @@ __all__ = ["InstrumentedDriver", "AgentMetrics", "serve"]
 LOG = logging.getLogger(__name__)
 OPERATIONS = frozenset({
     "create_volume", "delete_volume", "extend_volume", "create_snapshot", "delete_snapshot",
-    "initialize_connection", "terminate_connection", "reconcile_exports",
+    "initialize_connection", "terminate_connection", "reconcile_exports", "revert_to_snapshot",
 })
 # Pool dict key (Cinder's capability names) -> metric name and help.
 POOL_FIGURES = {

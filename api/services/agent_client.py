@@ -43,3 +43,9 @@ class AgentClient:
         messaging.request_id.set(request_id)
         self.transport.cast(messaging.volume_topic(snapshot["host"]), "delete_snapshot",
                             {"snapshot": snapshot})
+
+    def revert_to_snapshot(self, request_id: str, volume: dict[str, Any],
+                           snapshot: dict[str, Any]) -> None:
+        messaging.request_id.set(request_id)
+        self.transport.cast(messaging.volume_topic(volume["host"]), "revert_to_snapshot",
+                            {"volume": volume, "snapshot": snapshot})

@@ -15,16 +15,16 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import RequestContext
-from api.errors import BadRequest, ServiceUnavailable
+from api.errors import ApiError, BadRequest, Conflict, ServiceUnavailable
 from api.policy import require_admin
-from api.services import volumes
+from api.services import snapshots, volumes
 from api.services.agent_client import AgentClient
 from api.services.volume_rpc import VolumeRpc
 from api.validation import boolean, size
 from common.config import Config
 from common.messaging import MessagingError
 from db import quota, states
-from db.models import Volume, VolumeAdminMetadata
+from db.models import Snapshot, Volume, VolumeAdminMetadata
 
 __all__ = ["ActionContext", "ACTIONS", "action", "perform"]
 
@@ -59,9 +59,13 @@ def perform(ctx: ActionContext, volume_id: str, body: Any) -> int | Response:
     (name, args), = body.items()
     handler = ACTIONS.get(name)
     if handler is None:
-        raise BadRequest(f"There is no such action: {name}. Verify the request body and "
-                         "Content-Type header and try again.")
+        raise _no_such_action(name)
     return handler(ctx, volumes.find(ctx.session, ctx.context, volume_id), args)
+
+
+def _no_such_action(name: str) -> BadRequest:
+    return BadRequest(f"There is no such action: {name}. Verify the request body and "
+                      "Content-Type header and try again.")
 
 
 def _args(name: str, args: Any) -> dict[str, Any]:
@@ -76,6 +80,13 @@ def _required(name: str, args: dict[str, Any], key: str) -> Any:
         raise BadRequest(f"Invalid input for field/attribute {name}. Value: {args}. "
                          f"'{key}' is a required property")
     return args[key]
+
+
+def _won(session: Session, won: bool, refusal: ApiError) -> None:
+    """After a guarded status change: a lost race undoes the transaction and answers."""
+    if not won:
+        session.rollback()
+        raise refusal
 
 
 @action("os-extend")
@@ -100,11 +111,10 @@ def extend(ctx: ActionContext, row: Volume, args: Any) -> int:
     wanted = volumes.deltas(row.volume_type, 0, growth) if row.consumes_quota else {}
     reservations = volumes.reserve(session, ctx.conf, row.project_id, wanted, new_size)
     previous = row.status
-    if not states.transition(session, row.id, [previous], "extending",
-                             task_owner=ctx.context.request_id):
-        session.rollback()
-        raise BadRequest(f"Invalid volume: Volume {row.id} changed status while being "
-                         "extended; retry.")
+    _won(session, states.transition(session, row.id, [previous], "extending",
+                                    task_owner=ctx.context.request_id),
+         BadRequest(f"Invalid volume: Volume {row.id} changed status while being "
+                    "extended; retry."))
     session.commit()
     session.refresh(row)
     try:
@@ -183,4 +193,41 @@ def reset_status(ctx: ActionContext, row: Volume, args: Any) -> int:
 def force_delete(ctx: ActionContext, row: Volume, args: Any) -> int:
     require_admin(ctx.context, "volume_extension:volume_admin_actions:force_delete")
     volumes.force_delete(ctx.session, ctx.context, ctx.conf, ctx.agent, row)
+    return 202
+
+
+@action("revert")
+def revert(ctx: ActionContext, row: Volume, args: Any) -> int:
+    """3.40: give the volume its latest snapshot's content again; the snapshot stays.
+    Only the latest one, of the volume's own size, as Cinder allows."""
+    if not ctx.context.microversion.at_least("revert_to_snapshot"):
+        raise _no_such_action("revert")
+    snapshot_id = _args("revert", args).get("snapshot_id")
+    session = ctx.session
+    latest = session.scalars(select(Snapshot).where(Snapshot.volume_id == row.id)
+                             .order_by(Snapshot.created_at.desc()).limit(1)).first()
+    if latest is None:
+        raise BadRequest(f"Volume {row.id} doesn't have any snapshots.")
+    if snapshot_id != latest.id:
+        raise BadRequest(f"Specified snapshot {snapshot_id} is None or not the latest one "
+                         f"of volume {row.id}.")
+    refused = f"Can't revert volume {row.id} to its latest snapshot {latest.id}."
+    if row.size != latest.volume_size:
+        raise BadRequest(f"{refused} The volume size must be equal to the snapshot size.")
+    _won(session, states.transition(session, row.id, ["available"], "reverting",
+                                    task_owner=ctx.context.request_id),
+         Conflict(f"Invalid volume: {refused} Volume's status must be 'available'."))
+    _won(session, states.SNAPSHOT.transition(session, latest.id, ["available"], "restoring"),
+         Conflict(f"Invalid snapshot: {refused} Snapshot's status must be 'available'."))
+    session.commit()
+    session.refresh(row)
+    try:
+        ctx.agent.revert_to_snapshot(ctx.context.request_id, volumes.agent_dict(row),
+                                     snapshots.agent_dict(latest, row.host))
+    except MessagingError as exc:
+        states.transition(session, row.id, ["reverting"], "available")
+        states.SNAPSHOT.transition(session, latest.id, ["restoring"], "available")
+        session.commit()
+        raise ServiceUnavailable("The message broker is unavailable; the volume was not "
+                                 "reverted.") from exc
     return 202
