@@ -49,9 +49,11 @@ def test_agent_killed_mid_create_and_mid_delete(
         deployment: Deployment, api: Api, session_factory: sessionmaker[Session],
         summary: list[str]) -> None:
     started = time.monotonic()
-    slow = deployment.write(fake_create_delay=30, fake_delete_delay=30)
+    slow_create = deployment.write(fake_create_delay=30)
+    # Only the delete is slow then: a create resent meanwhile must not hold the volume.
+    slow_delete = deployment.write(fake_delete_delay=30)
     deployment.start("cinderblock-scheduler")
-    agent = deployment.start("cinderblock-volume", slow)
+    agent = deployment.start("cinderblock-volume", slow_create)
     wait_for(lambda: deployment.view.schedulable() == 1, timeout=30)
 
     volume_id = api.create(2)
@@ -61,7 +63,7 @@ def test_agent_killed_mid_create_and_mid_delete(
     wait_for(lambda: status(session_factory, volume_id) == "available", timeout=30)
 
     agent.signal(signal.SIGKILL)
-    agent = deployment.start("cinderblock-volume", slow)
+    agent = deployment.start("cinderblock-volume", slow_delete)
     api.delete(volume_id)
     wait_for(lambda: "deleted" in deployment.recorded(volume_id), timeout=20)
     agent.signal(signal.SIGKILL)
