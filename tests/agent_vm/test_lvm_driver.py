@@ -363,3 +363,35 @@ iscsi_forget {iqn} {portal}
         {"backend": "thin", "op": "delete_volume", "volume": thin})
     assert all("ok" in r for r in results), results
     assert agent.leftovers() == {"lvs": "", "targets": "", "objects": ""}
+
+
+@pytest.mark.parametrize(("backend", "vg"), [("thick", "cinder-volumes"), ("thin", THIN_VG)])
+def test_revert_to_snapshot_restores_the_snapshots_data(agent: Agent, backend: str,
+                                                        vg: str) -> None:
+    """Written after the snapshot: new data over old (at 0 MiB) and over blocks that were
+    never written (at 700 MiB, which must read as zeros again); the snapshot stays."""
+    volume = new_volume(1)
+    snap = {"id": str(uuid.uuid4()), "volume_id": volume["id"], "volume_size": 1}
+    lv = f"/dev/{vg}/volume-{volume['id']}"
+
+    def read(name: str) -> str:
+        return (f"echo {name}=$(for skip in 0 700; do dd if={lv} bs=1M skip=$skip count=4 "
+                "iflag=direct status=none; done | md5sum | cut -d' ' -f1)\n")
+
+    agent.ok({"backend": backend, "op": "create_volume", "volume": volume})
+    before = agent.sh(f"dd if=/dev/urandom of={lv} bs=1M count=4 oflag=direct "
+                      f"conv=fsync status=none\n" + read("data"))
+    agent.ok({"backend": backend, "op": "create_snapshot", "snapshot": snap})
+    changed = agent.sh("".join(f"dd if=/dev/urandom of={lv} bs=1M seek={at} count=4 "
+                               "oflag=direct conv=fsync status=none\n" for at in (0, 700))
+                       + read("data"))
+    assert changed["data"] != before["data"]
+    agent.ok({"backend": backend, "op": "revert_to_snapshot", "volume": volume,
+              "snapshot": snap})
+    after = agent.sh(read("data"))
+    assert after["data"] == before["data"]
+    assert f"_snapshot-{snap['id']}" in agent.lvs(vg), "the snapshot is kept"
+    results = agent.drive(
+        {"backend": backend, "op": "delete_snapshot", "snapshot": snap},
+        {"backend": backend, "op": "delete_volume", "volume": volume})
+    assert all("ok" in r for r in results), results
