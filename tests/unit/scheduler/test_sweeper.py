@@ -4,6 +4,8 @@ failed once its owner has been down too long, and two sweepers never both act.""
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +29,7 @@ from scheduler.sweeper import Sweeper, returning, stuck_tasks
 from tests.api.conftest import RecordingFakeTransport
 
 TIMEOUT = 60
+MANAGE = str(pathlib.Path(sys.executable).parent / "cinderblock-manage")
 OWNER = "node1@lvm"
 
 
@@ -236,3 +239,23 @@ def test_after_a_failed_sweep_silence_is_not_taken_for_a_dead_owner(
     sweeper.sessions = real_sessions
     report = sweeper.sweep()
     assert (report.failed, report.resent) == ([], [volume_id])
+
+
+def test_manage_task_list_and_clean(session_factory: sessionmaker[Session], db_url: str,
+                                    tmp_path: pathlib.Path) -> None:
+    volume_id = add_volume(session_factory, "extending", 30, host="ghost@lvm#lvm")
+    conf = tmp_path / "manage.conf"
+    conf.write_text(f"[DEFAULT]\nstuck_task_timeout = {TIMEOUT}\n"
+                    f"[database]\nconnection = {db_url}\n")
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([MANAGE, "--config-file", str(conf), "task", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    assert manage("list").stdout == ""
+    listed = manage("list", "--older-than", "10")
+    assert f"volume {volume_id} extending owner=ghost@lvm (down)" in listed.stdout
+    cleaned = manage("clean", "--older-than", "10")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert f"failed {volume_id}" in cleaned.stdout
+    assert status_of(session_factory, volume_id)[0] == "error_extending"
