@@ -81,10 +81,15 @@ def test_unreachable_database_fails_with_a_message(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def cinder_database() -> None:
-    """The database and user the install guide has the operator create, made as root."""
+    """The database and user the install guide has the operator create, made as root.
+
+    The database is made afresh: one left by an earlier run (or another checkout) may
+    carry a revision this tree does not have, which is not what a new operator meets.
+    """
     engine = admin_engine("mariadb")
     with engine.connect() as connection:
-        connection.execute(text("CREATE DATABASE IF NOT EXISTS cinder"))
+        connection.execute(text("DROP DATABASE IF EXISTS cinder"))
+        connection.execute(text("CREATE DATABASE cinder"))
         for host in ("localhost", "127.0.0.1", "%"):
             connection.execute(text(
                 f"CREATE USER IF NOT EXISTS 'cinder'@'{host}' IDENTIFIED BY 'cinder'"))
