@@ -156,7 +156,8 @@ class ControllerEndpoint:
         if attempts >= self.conf.default.scheduler_max_attempts:
             reason = (f"Create failed on {attempts} backend(s); last error: {error}")
             finish_create(self.sessions, volume_id, request_spec, "error",
-                          status_reason=reason)
+                          status_reason=reason, message=(Action.CREATE_VOLUME_FROM_BACKEND,
+                                                         Detail.DRIVER_FAILED_CREATE))
             return
         LOG.warning("volume %s failed on %s (%s); rescheduling", volume_id, host, error)
         self.scheduler.create_volume(volume_id, request_spec)

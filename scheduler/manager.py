@@ -19,8 +19,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import Config
-from common.messaging import Transport, volume_topic
+from common.messaging import Transport, request_id, volume_topic
 from db import quota
+from db.messages import Action, Detail, record
 from db.models import Snapshot, Volume, utcnow
 from db.session import session_scope
 from db.states import VOLUME
@@ -179,16 +180,18 @@ class SchedulerManager:
 
     def _fail(self, volume_id: str, request_spec: dict[str, Any], reason: str) -> None:
         LOG.warning("volume %s: %s", volume_id, reason)
-        finish_create(self.sessions, volume_id, request_spec, "error", status_reason=reason)
+        finish_create(self.sessions, volume_id, request_spec, "error", status_reason=reason,
+                      message=(Action.SCHEDULE_ALLOCATE_VOLUME, Detail.NO_BACKEND_AVAILABLE))
 
 
 def finish_create(sessions: sessionmaker[Session], volume_id: str,
                   request_spec: dict[str, Any], status: str,
                   guard: Callable[[Volume], bool] = lambda volume: True,
-                  **values: Any) -> bool:
+                  message: tuple[Action, Detail] | None = None, **values: Any) -> bool:
     """End a create in ``available`` or ``error`` and commit its quota reservations
     (the row exists either way and counts until it is deleted). False when the volume
-    was no longer creating, or ``guard`` refused it: a duplicate or stale result."""
+    was no longer creating, or ``guard`` refused it: a duplicate or stale result.
+    ``message`` is the user message (``/messages``) a failed create leaves."""
     with session_scope(sessions) as session:
         volume = session.get(Volume, volume_id, populate_existing=True)
         if volume is None or volume.status != "creating" or not guard(volume):
@@ -196,4 +199,7 @@ def finish_create(sessions: sessionmaker[Session], volume_id: str,
         if not VOLUME.transition(session, volume_id, ["creating"], status, **values):
             return False
         quota.commit(session, request_spec.get("reservations") or [])
+        if message is not None:
+            record(session, project_id=volume.project_id, action=message[0],
+                   detail=message[1], resource_uuid=volume_id, request_id=request_id.get())
         return True
