@@ -10,19 +10,43 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
-from common.config import parse_args
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.config import Config, parse_args
 from common.messaging import VOLUME_FANOUT, Server, Transport
 from common.service import run_every, setup_logging, wait_for_signal
 from db.session import make_engine, make_session_factory, session_scope
 from scheduler.events import ControllerEndpoint, record_heartbeat
+from scheduler.host_manager import volume_services_ready
 from scheduler.manager import SchedulerManager
 
 __all__ = ["main", "BINARY"]
 
 LOG = logging.getLogger("cinderblock-scheduler")
 BINARY = "cinderblock-scheduler"
+_READY_POLL = 0.1
+
+
+def await_volume_services(sessions: sessionmaker[Session], conf: Config,
+                          stop: threading.Event) -> None:
+    """While no controller ran, heartbeats were not recorded: agents may look down.
+    Placing or sweeping then would fail queued creates with "no volume service is up"
+    or give up on work of live agents, so wait until every enabled volume service has
+    reported (the capability fanout and the agents' queued heartbeats take
+    milliseconds), for one report interval at most (a dead agent never reports)."""
+    deadline = time.monotonic() + conf.default.report_interval + 1
+    while time.monotonic() < deadline and not stop.is_set():
+        try:
+            with session_scope(sessions) as session:
+                if volume_services_ready(session, conf.default.service_down_time):
+                    return
+        except SQLAlchemyError as exc:
+            LOG.warning("cannot read the volume services yet: %s", exc)
+        stop.wait(_READY_POLL)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -46,12 +70,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                              conf.default.storage_availability_zone)
 
     stop = threading.Event()
-    run_every(conf.default.report_interval, heartbeat, stop, "heartbeat")
-    # While no controller ran, heartbeats were not recorded: every agent looks down.
-    # Placing or sweeping now would fail queued creates with "no volume service is up"
-    # or give up on work of live agents, so wait one report interval for them first.
-    stop.wait(conf.default.report_interval + 1)
+    await_volume_services(sessions, conf, stop)
     servers[1].start()
+    servers[1].ready.wait(30)
+    # Listed up only once it places volumes, so waiting for os-services is enough.
+    run_every(conf.default.report_interval, heartbeat, stop, "heartbeat")
     run_every(conf.default.task_sweep_interval, controller.sweeper.sweep, stop, "sweeper")
     LOG.info("scheduler %s serving", conf.default.host)
     wait_for_signal(stop)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from db.models import Pool, Service, Volume, utcnow
 
 __all__ = ["VOLUME_BINARY", "PoolState", "load_pools", "claim", "adjust", "save_capabilities",
-           "is_up"]
+           "is_up", "volume_services_ready"]
 
 VOLUME_BINARY = "cinderblock-volume"
 _UNBOUNDED = ("infinite", "unknown")
@@ -87,13 +87,19 @@ class PoolState:
         return float(self.capabilities.get("max_over_subscription_ratio", 1.0) or 1.0)
 
 
-def load_pools(session: Session, down_time: int) -> list[PoolState]:
-    """Pools of enabled volume services that are up; only these may get new volumes."""
+def load_pools(session: Session, down_time: int, *, lock: bool = False) -> list[PoolState]:
+    """Pools of enabled volume services that are up; only these may get new volumes.
+
+    ``lock`` takes the pool rows (in one order, so schedulers cannot deadlock) until
+    the transaction ends: a placement then weighs numbers no other scheduler can change
+    before its claim, instead of losing a compare-and-swap and trying again.
+    """
     now = utcnow()
     services = {s.host: s for s in session.scalars(
         select(Service).where(Service.binary == VOLUME_BINARY))}
+    rows = select(Pool).order_by(Pool.host)
     pools = []
-    for row in session.scalars(select(Pool).order_by(Pool.host)):
+    for row in session.scalars(rows.with_for_update() if lock else rows):
         service = services.get(row.host.split("#", 1)[0])
         if service is None or service.disabled or not is_up(service, down_time, now):
             continue
@@ -102,8 +108,21 @@ def load_pools(session: Session, down_time: int) -> list[PoolState]:
     return pools
 
 
+def volume_services_ready(session: Session, down_time: int) -> bool:
+    """Whether placing now is as good as it gets: some pool can take volumes and every
+    enabled volume service is up. A scheduler that starts after an outage waits for
+    this (or a report interval) so it neither fails creates nor crowds the first agent
+    to report."""
+    services = session.scalars(select(Service).where(Service.binary == VOLUME_BINARY,
+                                                     Service.disabled.is_(False))).all()
+    now = utcnow()
+    return (all(is_up(service, down_time, now) for service in services)
+            and bool(load_pools(session, down_time)))
+
+
 def claim(session: Session, pool: PoolState, size: int) -> bool:
-    """Add ``size`` to the pool unless another scheduler changed it since we read it."""
+    """Add ``size`` to the pool unless it changed since we read it (only possible when
+    it was read without ``lock``)."""
     result = session.execute(
         update(Pool)
         .where(Pool.id == pool.pool_id,

@@ -1,11 +1,13 @@
 """Places new volumes: the endpoint of the ``scheduler`` queue.
 
-Placement is one transaction: read the volume and the pools, filter and weigh,
-claim the pool's capacity with a compare-and-swap, record ``host`` with an UPDATE
-guarded on ``status = creating``, commit, then cast the agent. A redelivered or
-duplicated request finds ``host`` already set and only re-sends the cast, which
-the agent handles idempotently; a lost race for a pool's capacity is retried
-with fresh numbers.
+Placement is one transaction: read the volume, lock and read the pools, filter
+and weigh, claim the pool's capacity (a compare-and-swap, which the lock makes
+certain), record ``host`` with an UPDATE guarded on ``status = creating``, commit,
+then cast the agent. Schedulers thus place one after another per set of pools, and a
+create never fails for contention. A redelivered or duplicated request finds
+``host`` already set and only re-sends the cast, which the agent handles
+idempotently; a lost race (a duplicate placed meanwhile) is retried with fresh
+numbers until the volume is placed or no pool can take it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from scheduler.weighers import make_weighers, rank
 __all__ = ["SchedulerManager", "NoValidBackend", "volume_message"]
 
 LOG = logging.getLogger(__name__)
-_CLAIM_TRIES = 8
 
 
 class NoValidBackend(Exception):
@@ -40,7 +41,7 @@ class NoValidBackend(Exception):
 
 
 class _LostRace(Exception):
-    """Another scheduler changed the chosen pool between our read and our claim."""
+    """Another scheduler changed the volume or the chosen pool since we read them."""
 
 
 @dataclass(frozen=True)
@@ -89,19 +90,15 @@ class SchedulerManager:
 
     def place(self, volume_id: str, request_spec: dict[str, Any]) -> _Placed | None:
         """Choose and record a pool; None when there is nothing (more) to do."""
-        for _ in range(_CLAIM_TRIES):
+        while True:
             try:
                 with session_scope(self.sessions) as session:
                     return self._place(session, volume_id, request_spec)
             except _LostRace:
-                continue
+                LOG.debug("volume %s: placement raced another; trying again", volume_id)
             except NoValidBackend as exc:
                 self._fail(volume_id, request_spec, str(exc))
                 return None
-        self._fail(volume_id, request_spec,
-                   "No valid backend was found: pools kept changing under concurrent "
-                   "requests; try again")
-        return None
 
     def _place(self, session: Session, volume_id: str,
                request_spec: dict[str, Any]) -> _Placed | None:
@@ -137,7 +134,7 @@ class SchedulerManager:
 
     def _candidates(self, session: Session, volume: Volume,
                     tried: list[str]) -> list[PoolState]:
-        pools = load_pools(session, self.conf.default.service_down_time)
+        pools = load_pools(session, self.conf.default.service_down_time, lock=True)
         source_host = self._source_host(session, volume)
         if source_host is not None:
             pools = [p for p in pools if p.host == source_host]
