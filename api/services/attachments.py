@@ -77,8 +77,7 @@ def check_connector(connector: Any) -> dict[str, Any]:
 
 def is_multiattach(volume: Volume) -> bool:
     """Created multiattach, or of a type whose ``multiattach`` spec is ``<is> True``."""
-    spec = volume_types.extra_specs(volume.volume_type).get("multiattach", "")
-    return volume.multiattach or spec.strip().lower() == "<is> true"
+    return volume.multiattach or volume_types.multiattach(volume.volume_type)
 
 
 def _not_found(attachment_id: str) -> NotFound:

@@ -31,6 +31,11 @@ def extra_specs(row: VolumeType) -> dict[str, str]:
     return {spec.key: spec.value for spec in row.extra_specs}
 
 
+def multiattach(row: VolumeType) -> bool:
+    """Cinder's test for a multiattach type: the spec ``multiattach`` is ``<is> True``."""
+    return extra_specs(row).get("multiattach", "").strip().lower() == "<is> true"
+
+
 def visible_extra_specs(context: RequestContext, row: VolumeType) -> dict[str, str]:
     specs = extra_specs(row)
     if context.is_admin:

@@ -189,7 +189,8 @@ def create(session: Session, context: RequestContext, conf: Config,
                  display_name=request.name, display_description=request.description,
                  size=new_size, status="creating", availability_zone=zone,
                  volume_type=volume_type, snapshot_id=request.snapshot_id,
-                 source_volid=request.source_volid, multiattach=request.multiattach,
+                 source_volid=request.source_volid,
+                 multiattach=request.multiattach or volume_types.multiattach(volume_type),
                  group_id=request.group_id,
                  task_owner=context.request_id)
     row.volume_metadata = [VolumeMetadata(key=k, value=v) for k, v in request.metadata.items()]
