@@ -34,6 +34,11 @@ EXCHANGE = "cinderblock"
 VOLUME_FANOUT = "cinderblock.fanout.volume"
 _TOPIC = Exchange(EXCHANGE, type="topic", durable=True)
 _RETRY = {"max_retries": 40, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
+# How long the consuming thread waits for the broker before it acks finished work:
+# briefly while handlers run (an unacked message holds a prefetch slot, so a slow ack
+# throttles the queue and delays every message behind it), long when idle.
+_BUSY_WAIT = 0.002
+_IDLE_WAIT = 1.0
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None)
@@ -230,6 +235,7 @@ class Server(ConsumerMixin):
                                             thread_name_prefix="rpc-handler")
         self._done: list[Any] = []
         self._done_lock = threading.Lock()
+        self._in_flight = 0
         self._channel: Any = None
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
@@ -250,6 +256,7 @@ class Server(ConsumerMixin):
         self._channel = channel
         with self._done_lock:
             self._done.clear()
+        self._in_flight = 0
         return [consumer_cls(queues=[b.queue], accept=["json"],
                              callbacks=[self._receiver(b.endpoint)])
                 for b in self._bindings]
@@ -275,15 +282,29 @@ class Server(ConsumerMixin):
             finished, self._done = self._done, []
         for message in finished:
             if message.channel is self._channel:
+                self._in_flight -= 1
                 message.ack()
 
-    def consume(self, *args: Any, **kwargs: Any) -> Any:
-        # A short safety interval lets on_iteration ack finished work promptly.
-        kwargs.setdefault("safety_interval", 0.1)
-        return super().consume(*args, **kwargs)
+    def consume(self, limit: int | None = None, **kwargs: Any) -> Iterator[None]:
+        """kombu's loop (``limit`` is not used: it runs until stopped), acking between
+        waits that are short only while work is in flight (acks must come from this
+        thread: a channel is not thread-safe)."""
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            while not self.should_stop:
+                self.on_iteration()
+                try:
+                    conn.drain_events(timeout=_BUSY_WAIT if self._in_flight else _IDLE_WAIT)
+                except TimeoutError:
+                    conn.heartbeat_check()
+                except OSError:
+                    if not self.should_stop:
+                        raise
+                else:
+                    yield
 
     def _receiver(self, endpoint: object) -> Callable[[Any, Any], None]:
         def receive(body: Any, message: Any) -> None:
+            self._in_flight += 1
             self._executor.submit(self._handle, endpoint, body, message)
         return receive
 
