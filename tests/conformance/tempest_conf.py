@@ -36,8 +36,10 @@ def _sections(stack: Stack, workdir: Path) -> dict[str, dict[str, object]]:
             "default_domain_id": DOMAIN, "disable_ssl_certificate_validation": True,
         },
         "identity-feature-enabled": {"api_v2": False},
+        # neutron = True with no isolated networks runs the volume classes that would
+        # otherwise skip only for a default network (missing_services/ cleans up).
         "service_available": {"cinder": True, "nova": False, "glance": False,
-                              "swift": False, "neutron": False, "horizon": False},
+                              "swift": False, "neutron": True, "horizon": False},
         "volume": {
             # Tempest 47 looks for "block-storage" by default; install guides register v3.
             "catalog_type": "volumev3", "endpoint_type": "publicURL",
