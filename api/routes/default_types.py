@@ -1,7 +1,8 @@
 """``/v3[/{project_id}]/default-types[/{target}]`` (3.62): per-project default types.
 
 Cinder serves these with and without the project in the URL; both forms lead to
-the same handlers, and ``target`` is the project whose default is meant.
+the same handlers, and ``target`` is the project whose default is meant. The
+handlers enforce their rules themselves: the project-less form passes no route rule.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from api.deps import RequestContext, SessionDep, get_caller, get_context
 from api.errors import NotFound
+from api.policies import enforce
 from api.policy import require_admin
 from api.responses import JSONResponse
 from api.services import default_types
@@ -52,13 +54,15 @@ def set_default_type(target: str, context: CallerDep, session: SessionDep,
 
 @_each_path("GET")
 def list_default_types(context: CallerDep, session: SessionDep) -> JSONResponse:
-    rows = default_types.list_defaults(session, context)
+    require_admin(context, "volume_extension:default_get_all")
+    rows = default_types.list_defaults(session)
     return JSONResponse({"default_types": [default_types.as_dict(row) for row in rows]})
 
 
 @_each_path("GET", "/{target}")
 def show_default_type(target: str, context: CallerDep, session: SessionDep) -> JSONResponse:
-    row = default_types.get_default(session, context, target)
+    enforce(context, "volume_extension:default_get", {"project_id": target})
+    row = default_types.get_default(session, target)
     return JSONResponse({"default_type": default_types.as_dict(row)})
 
 

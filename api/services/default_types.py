@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.deps import RequestContext
-from api.errors import BadRequest, Forbidden, NotFound
+from api.errors import BadRequest, NotFound
 from db.models import DefaultVolumeType, VolumeType
 
 __all__ = ["set_default", "get_default", "list_defaults", "unset_default", "as_dict"]
@@ -43,20 +42,15 @@ def set_default(session: Session, project_id: str, body: Any) -> DefaultVolumeTy
     return row
 
 
-def get_default(session: Session, context: RequestContext, project_id: str
-                ) -> DefaultVolumeType:
-    """Admins see any project's; a project sees its own."""
-    if not context.can_access(project_id):
-        raise Forbidden("Policy doesn't allow volume_extension:default_get to be performed.")
+def get_default(session: Session, project_id: str) -> DefaultVolumeType:
+    """Who may read it is the route's policy decision (``volume_extension:default_get``)."""
     row = session.get(DefaultVolumeType, project_id)
     if row is None:
         raise NotFound(f"Default type for project {project_id} not found.")
     return row
 
 
-def list_defaults(session: Session, context: RequestContext) -> list[DefaultVolumeType]:
-    if not context.is_admin:
-        raise Forbidden("You are not authorized to perform this operation.")
+def list_defaults(session: Session) -> list[DefaultVolumeType]:
     return list(session.scalars(select(DefaultVolumeType)
                                 .order_by(DefaultVolumeType.project_id)))
 

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
 from api.errors import BadRequest
-from api.policy import require_admin
+from api.policies import enforce
 from api.services import snapshots
 from api.services.agent_client import AgentClient
 from api.validation import invalid, optional_text
 from db import states
 from db.models import Snapshot
 
-__all__ = ["perform", "HANDLERS"]
+__all__ = ["perform", "HANDLERS", "RULES"]
 
 # What os-update_snapshot_status may report, by the snapshot's current status.
 _REPORTABLE = {"creating": ("creating", "available", "error"),
@@ -34,7 +34,6 @@ def _object(name: str, args: Any, required: str | None = None) -> dict[str, Any]
 
 def _reset_status(session: Session, context: RequestContext, _: AgentClient, row: Snapshot,
                   args: Any) -> None:
-    require_admin(context, "volume_extension:snapshot_admin_actions:reset_status")
     status = _object("os-reset_status", args, "status")["status"]
     if not isinstance(status, str) or status.lower() not in states.SNAPSHOT_STATUSES:
         raise BadRequest(f"Snapshot status: {status} is invalid, valid statuses are: "
@@ -45,7 +44,6 @@ def _reset_status(session: Session, context: RequestContext, _: AgentClient, row
 
 def _force_delete(session: Session, context: RequestContext, agent: AgentClient,
                   row: Snapshot, _: Any) -> None:
-    require_admin(context, "volume_extension:snapshot_admin_actions:force_delete")
     snapshots.force_delete(session, context, agent, row)
 
 
@@ -78,6 +76,12 @@ HANDLERS: dict[str, Handler] = {
     "os-force_delete": _force_delete,
     "os-update_snapshot_status": _update_snapshot_status,
 }
+# Cinder's rule of each action, enforced on the snapshot's project before its handler.
+RULES: dict[str, str] = {
+    "os-reset_status": "volume_extension:snapshot_admin_actions:reset_status",
+    "os-force_delete": "volume_extension:snapshot_admin_actions:force_delete",
+    "os-update_snapshot_status": "snapshot_extension:snapshot_actions:update_snapshot_status",
+}
 
 
 def perform(session: Session, context: RequestContext, agent: AgentClient,
@@ -89,5 +93,6 @@ def perform(session: Session, context: RequestContext, agent: AgentClient,
     if name not in HANDLERS:
         raise BadRequest(f"There is no such action: {name}. Verify the request body and "
                          "Content-Type header and try again.")
-    HANDLERS[name](session, context, agent, snapshots.find(session, context, snapshot_id),
-                   args)
+    row = snapshots.find(session, context, snapshot_id)
+    enforce(context, RULES[name], {"project_id": row.project_id, "user_id": row.user_id})
+    HANDLERS[name](session, context, agent, row, args)

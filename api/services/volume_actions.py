@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api.deps import RequestContext
 from api.errors import ApiError, BadRequest, Conflict, ServiceUnavailable
-from api.policy import require_admin
+from api.policies import enforce
 from api.services import snapshots, volumes
 from api.services.agent_client import AgentClient
 from api.services.volume_rpc import VolumeRpc
@@ -26,7 +26,24 @@ from common.messaging import MessagingError
 from db import quota, states
 from db.models import Snapshot, Volume, VolumeAdminMetadata
 
-__all__ = ["ActionContext", "ACTIONS", "action", "perform"]
+__all__ = ["ActionContext", "ACTIONS", "ACTION_RULES", "action", "perform"]
+
+_ATTACH_RULE = "volume_extension:volume_actions:"
+# Cinder's policy rule of each action, enforced for every action before its handler,
+# so an operator's policy file decides each one (the route itself only needs a member).
+ACTION_RULES: dict[str, str] = {
+    "os-extend": "volume:extend",
+    "os-set_bootable": "volume:update",
+    "os-update_readonly_flag": "volume:update_readonly_flag",
+    "os-retype": "volume:retype",
+    "revert": "volume:revert_to_snapshot",
+    "os-reset_status": "volume_extension:volume_admin_actions:reset_status",
+    "os-force_delete": "volume_extension:volume_admin_actions:force_delete",
+    "os-force_detach": "volume_extension:volume_admin_actions:force_detach",
+    **{f"os-{step}": f"{_ATTACH_RULE}{step}" for step in (
+        "reserve", "unreserve", "initialize_connection", "attach", "begin_detaching",
+        "roll_detaching", "terminate_connection", "detach")},
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +77,14 @@ def perform(ctx: ActionContext, volume_id: str, body: Any) -> int | Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise _no_such_action(name)
-    return handler(ctx, volumes.find(ctx.session, ctx.context, volume_id), args)
+    row = volumes.find(ctx.session, ctx.context, volume_id)
+    enforce(ctx.context, ACTION_RULES[name], _target(row))
+    return handler(ctx, row, args)
+
+
+def _target(row: Volume) -> dict[str, Any]:
+    """Policy checks of an action look at the volume's project, as Cinder's do."""
+    return {"project_id": row.project_id, "user_id": row.user_id}
 
 
 def _no_such_action(name: str) -> BadRequest:
@@ -98,6 +122,8 @@ def extend(ctx: ActionContext, row: Volume, args: Any) -> int:
     allowed = ["available"]
     if ctx.context.microversion.at_least("extend_in_use"):
         allowed.append("in-use")
+        if row.status == "in-use":
+            enforce(ctx.context, "volume:extend_attached_volume", _target(row))
     if row.status not in allowed:
         raise BadRequest(f"Invalid volume: Volume {row.id} status must be "
                          f"{' or '.join(allowed)} to extend, but current status is: "
@@ -162,7 +188,6 @@ _ATTACH_STATUSES = ("attached", "detached")
 @action("os-reset_status")
 def reset_status(ctx: ActionContext, row: Volume, args: Any) -> int:
     """The admin's override of a stuck status; no transition rules apply."""
-    require_admin(ctx.context, "volume_extension:volume_admin_actions:reset_status")
     args = _args("os-reset_status", args)
     if not {"status", "attach_status", "migration_status"} & args.keys():
         raise BadRequest("Must specify 'status', 'attach_status' or 'migration_status' for "
@@ -191,7 +216,6 @@ def reset_status(ctx: ActionContext, row: Volume, args: Any) -> int:
 
 @action("os-force_delete")
 def force_delete(ctx: ActionContext, row: Volume, args: Any) -> int:
-    require_admin(ctx.context, "volume_extension:volume_admin_actions:force_delete")
     volumes.force_delete(ctx.session, ctx.context, ctx.conf, ctx.agent, row)
     return 202
 

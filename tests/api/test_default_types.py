@@ -28,8 +28,10 @@ def test_set_show_list_unset_and_new_volumes_use_it(client: TestClient) -> None:
     assert set_.status_code == 200
     assert set_.json() == {"default_type": {"project_id": OTHER_PROJECT,
                                             "volume_type_id": gold}}
-    assert client.get(f"/v3/default-types/{OTHER_PROJECT}", headers=member).json() == \
-        set_.json()
+    assert client.get(f"/v3/default-types/{OTHER_PROJECT}", headers=member
+                      ).status_code == 403, "admin-only, as in Cinder"
+    assert client.get(f"/v3/default-types/{OTHER_PROJECT}", headers=headers(version=V)
+                      ).json() == set_.json()
     assert client.get("/v3/default-types", headers=headers(version=V)).json() == {
         "default_types": [set_.json()["default_type"]]}
     assert client.get("/v3/default-types", headers=member).status_code == 403
