@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP_CACHE := $(CACHE)/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv lint test test-fast storage-vm storage-vm-shell bench up down conformance
+.PHONY: venv lint test test-fast storage-vm storage-vm-shell bench up down conformance compose-test
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ storage-vm:
 
 storage-vm-shell:
 	bash tests/storage_vm/shell.sh
+
+# docker-compose.yml brought up inside the storage-node VM (its Docker variant, built once
+# and cached under $(CACHE)/compose/) and a volume served end to end from it; prints its
+# timings. Not part of `test`: see tests/compose/test_stack.py.
+compose-test: venv storage-vm
+	CINDERBLOCK_COMPOSE_TEST=1 $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/compose
 
 # Side by side with OpenStack Cinder 29 on this machine: prints figures and ratios, writes
 # bench/results/latest.json. Reports only; it asserts nothing (and is no part of `test`).
