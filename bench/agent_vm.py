@@ -106,6 +106,8 @@ def reconciliation(driver: GuestDriver, counts: list[int]) -> list[dict[str, flo
                                  "exports": exports}])
         rows.append({"exports": count, "reconcile_s": seconds,
                      "per_export_ms": 1000 * seconds / count})
+        print(f"  {count:4d} exports: {seconds:7.2f} s ({1000 * seconds / count:.1f} ms per "
+              "export)", flush=True)
     return rows  # no clean-up: the VM's disk overlay is thrown away with it
 
 
@@ -119,15 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         driver = GuestDriver(vm)
         try:
             single = one_volume(driver, args.samples)
+            print(f"one thin 1 GiB volume, median of {args.samples}: create + export "
+                  f"{single['create_and_export_s']:.2f} s, delete {single['delete_s']:.2f} s",
+                  flush=True)
+            print("start-up reconciliation after the target configuration was lost:",
+                  flush=True)
             rows = reconciliation(driver, counts)
         finally:
             driver.stop()
-    print(f"one thin 1 GiB volume, median of {args.samples}: create + export "
-          f"{single['create_and_export_s']:.2f} s, delete {single['delete_s']:.2f} s")
-    print("start-up reconciliation after the target configuration was lost:")
-    for row in rows:
-        print(f"  {row['exports']:4d} exports: {row['reconcile_s']:7.2f} s "
-              f"({row['per_export_ms']:.1f} ms per export)")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"one_volume": single, "reconcile": rows,
                                    "boot_s": vm.boot_seconds}, indent=2) + "\n")
