@@ -69,8 +69,10 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     ``transport`` carries casts to the scheduler and agents (default: RabbitMQ from
     ``conf``); ``sessions`` overrides the engine built from ``[database] connection``.
     """
+    # No slash redirects: Cinder answers 404 for ``/volumes/`` (an empty id), not the list;
+    # the version documents at ``/`` and ``/v3/`` are routes of their own.
     app = FastAPI(title="cinderblock", docs_url=None, redoc_url=None, openapi_url=None,
-                  default_response_class=JSONResponse)
+                  default_response_class=JSONResponse, redirect_slashes=False)
     app.state.conf = conf
     app.state.authenticate = _authenticator(conf)
     policies.configure(conf.default.policy_file)

@@ -127,3 +127,16 @@ def test_every_response_carries_request_ids(client: TestClient) -> None:
         assert response.headers["x-openstack-request-id"].startswith("req-")
         assert response.headers["x-compute-request-id"] == \
             response.headers["x-openstack-request-id"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("collection", ["volumes/", "snapshots/", "types/"])
+def test_trailing_slash_without_id_is_an_unknown_route(client: TestClient, method: str,
+                                                        collection: str) -> None:
+    """Cinder's router matches no ``/volumes/`` with an empty id: 404, no redirect to the
+    list (Tempest's test_get_volume_without_passing_volume_id and its PUT/DELETE twins)."""
+    response = client.request(method, url(collection), headers=headers(),
+                              follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json() == sample("79_error_404_unknown_route_accept_json.json")[
+        "response"]["body"]
