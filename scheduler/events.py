@@ -24,6 +24,7 @@ from db.models import (
     Service,
     Snapshot,
     Volume,
+    VolumeAdminMetadata,
     VolumeAttachment,
     VolumeType,
     utcnow,
@@ -53,6 +54,21 @@ def record_heartbeat(session: Session, host: str, binary: str, zone: str | None)
             session.add(Service(host=host, binary=binary, topic=binary,
                                 availability_zone=zone, last_seen_at=utcnow(),
                                 report_count=1))
+    except IntegrityError:
+        session.execute(statement)
+
+
+def _set_admin_metadata(session: Session, volume_id: str, key: str, value: str) -> None:
+    """Upsert one admin metadata key; of two concurrent first writes the loser updates."""
+    statement = (update(VolumeAdminMetadata)
+                 .where(VolumeAdminMetadata.volume_id == volume_id,
+                        VolumeAdminMetadata.key == key)
+                 .values(value=value).execution_options(synchronize_session=False))
+    if session.execute(statement).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.add(VolumeAdminMetadata(volume_id=volume_id, key=key, value=value))
     except IntegrityError:
         session.execute(statement)
 
@@ -212,6 +228,15 @@ class ControllerEndpoint:
                 LOG.info("volume %s: stale or duplicate revert result ignored", volume_id)
                 return
             SNAPSHOT.transition(session, snapshot_id, ["restoring"], "available")
+
+    def volume_progress(self, volume_id: str, percent: int, operation: str) -> None:
+        """How far a copy, wipe or revert got, as admin metadata ``progress`` (``"42%"``)
+        and ``progress_operation``; a report for a volume already gone is dropped."""
+        with session_scope(self.sessions) as session:
+            if session.get(Volume, volume_id) is None:
+                return
+            _set_admin_metadata(session, volume_id, "progress", f"{int(percent)}%")
+            _set_admin_metadata(session, volume_id, "progress_operation", str(operation))
 
     def snapshot_created(self, snapshot_id: str, status: str,
                          provider_location: str | None = None,

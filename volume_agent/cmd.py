@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from common.config import Config, Section, parse_args
 from common.messaging import VOLUME_FANOUT, MessagingError, Server, Transport
 from common.service import run_every, setup_logging, wait_for_signal
+from volume_agent import progress
 from volume_agent.driver import VolumeDriver
 from volume_agent.fake_driver import FakeVolumeDriver
 from volume_agent.manager import VolumeManager
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     conf, _ = parse_args("cinderblock-volume", argv)
     setup_logging(conf.default)
     transport = Transport.from_config(conf)
+    progress.set_sink(progress.controller_sink(transport, conf.default.service_down_time))
     managers = build_managers(conf, transport)
     if conf.default.metrics_port:
         serve_metrics(conf.default.metrics_listen, conf.default.metrics_port,

@@ -13,7 +13,7 @@ import os
 import re
 import struct
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["LVM", "LVMError", "LogicalVolume", "VolumeGroup", "volume_lv", "snapshot_lv",
@@ -30,6 +30,12 @@ _LV_FIELDS = ("lv_name,lv_size,lv_attr,origin,pool_lv,segtype,data_percent,metad
               "lv_tags")
 _TIMEOUT = 600
 _BLKZEROOUT = 0x127F  # _IO(0x12, 127) from linux/fs.h
+# A wipe is issued in steps this large, so its progress can be reported between them.
+_ZERO_STEP = 256 * MiB
+# dd's status=progress lines and its final summary start with the bytes copied.
+_DD_BYTES = re.compile(rb"^(\d+) bytes")
+_DD_RECORDS = re.compile(rb"^\d+\+\d+ records (in|out)$")
+Progress = Callable[[int], None]  # bytes done so far
 
 
 class LVMError(Exception):
@@ -209,22 +215,36 @@ class LVM:
         except OSError as exc:
             raise LVMError(["open", self.lv_path(name)], 1, exc.strerror or str(exc)) from exc
 
-    def copy(self, source: str, dest: str, size_bytes: int, sparse: bool) -> None:
+    def copy(self, source: str, dest: str, size_bytes: int, sparse: bool,
+             progress: Progress | None = None) -> None:
         """Block copy through ``dd`` with direct I/O in 4 MiB requests: large copies
         neither pollute nor wait on the page cache (measured 10x faster than 1 MiB
         requests in the test VM); ``sparse`` skips zero blocks, which on a fresh thin
-        LV already read as zeros."""
+        LV already read as zeros. ``progress`` gets the bytes copied about once a
+        second (dd's ``status=progress``)."""
         args = ["dd", f"if={self.lv_path(source)}", f"of={self.lv_path(dest)}", "bs=4M",
                 f"count={size_bytes}", "iflag=direct,count_bytes", "oflag=direct",
-                "status=none"]
+                "status=progress"]
         if sparse:
             args.append("conv=sparse")
-        proc = subprocess.run(args, capture_output=True, text=True, check=False,
-                              stdin=subprocess.DEVNULL, env={**os.environ, "LC_ALL": "C"})
-        if proc.returncode != 0:
-            raise LVMError(args, proc.returncode, proc.stderr)
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env={**os.environ, "LC_ALL": "C"})
+        assert proc.stderr is not None
+        errors, pending = [], b""
+        for chunk in iter(lambda: proc.stderr.read1(4096), b""):
+            *lines, pending = re.split(rb"[\r\n]", pending + chunk)
+            for line in (line.strip() for line in lines):
+                done = _DD_BYTES.match(line)
+                if done and progress is not None:
+                    progress(int(done.group(1)))
+                elif line and not done and not _DD_RECORDS.match(line):
+                    errors.append(line.decode(errors="replace"))
+        proc.stderr.close()
+        if proc.wait() != 0:
+            raise LVMError(args, proc.returncode, "\n".join(errors))
 
-    def zero(self, name: str, size_bytes: int, cow: bool = False) -> None:
+    def zero(self, name: str, size_bytes: int, cow: bool = False,
+             progress: Progress | None = None) -> None:
         """Zero the start of an LV with BLKZEROOUT, which lets the device (or the kernel,
         by writing zero pages) do it without copying zeros through user space; ``cow``
         targets a thick snapshot's exception store, which holds the origin's old data."""
@@ -237,7 +257,11 @@ class LVM:
             raise LVMError(["open", path], 1, exc.strerror or str(exc)) from exc
         try:
             length = min(size_bytes, os.lseek(fd, 0, os.SEEK_END))
-            fcntl.ioctl(fd, _BLKZEROOUT, struct.pack("QQ", 0, length))
+            for start in range(0, length, _ZERO_STEP):
+                end = min(start + _ZERO_STEP, length)
+                fcntl.ioctl(fd, _BLKZEROOUT, struct.pack("QQ", start, end - start))
+                if progress is not None:
+                    progress(end)
             os.fsync(fd)
         except OSError as exc:
             raise LVMError(["BLKZEROOUT", path], 1, exc.strerror or str(exc)) from exc

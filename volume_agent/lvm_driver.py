@@ -25,6 +25,7 @@ from volume_agent.lvm import (
     snapshot_lv,
     volume_lv,
 )
+from volume_agent.progress import Tracker
 
 __all__ = ["LVMDriver", "primary_address"]
 
@@ -177,7 +178,8 @@ class LVMDriver:
                            (OWNER_TAG, _INCOMPLETE))
             copy_from = temp or source
             length = min(size, self.lvm.device_size(copy_from))
-            self._lvm_step("copy data", self.lvm.copy, copy_from, name, length, thin)
+            self._lvm_step("copy data", self.lvm.copy, copy_from, name, length, thin,
+                           Tracker(volume_id, "copy", length).update)
             self._lvm_step("mark volume complete", self.lvm.remove_tag, name, _INCOMPLETE)
         except (DriverError, OSError) as exc:
             self._remove_quietly(name)
@@ -203,7 +205,9 @@ class LVMDriver:
         if lv is None:
             return
         if not lv.is_thin and self.conf.volume_clear == "zero":
-            self._lvm_step("wipe volume", self.lvm.zero, name, self._clear_bytes(lv.size))
+            length = self._clear_bytes(lv.size)
+            self._lvm_step("wipe volume", self.lvm.zero, name, length, False,
+                           Tracker(volume.id, "clear", length).update)
         self._lvm_step("remove volume", self.lvm.remove, name)
 
     def _clear_bytes(self, size: int) -> int:
@@ -261,7 +265,8 @@ class LVMDriver:
         if length != snapshot.volume_size * GiB:
             raise DriverError(f"cannot revert volume {volume.id}: snapshot {snapshot.id} "
                               f"holds {length} bytes, not {snapshot.volume_size} GiB")
-        self._lvm_step("copy snapshot to volume", self.lvm.copy, source, name, length, False)
+        self._lvm_step("copy snapshot to volume", self.lvm.copy, source, name, length, False,
+                       Tracker(volume.id, "revert", length).update)
 
     # -- exports -------------------------------------------------------------------
 

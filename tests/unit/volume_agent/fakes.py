@@ -3,6 +3,7 @@ them on a host without device-mapper or LIO. The real ones are tested in the VM.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from volume_agent.driver import DriverError
@@ -92,13 +93,19 @@ class FakeLVM:
     def device_size(self, name: str) -> int:
         return self.device_sizes.get(name, self.lvs[name].size)
 
-    def copy(self, source: str, dest: str, length: int, sparse: bool) -> None:
+    def copy(self, source: str, dest: str, length: int, sparse: bool,
+             progress: Callable[[int], None] | None = None) -> None:
         self._step("copy")
         self.content[dest] = self.content[source]
+        if progress is not None:
+            progress(length)
 
-    def zero(self, name: str, size: int, cow: bool = False) -> None:
+    def zero(self, name: str, size: int, cow: bool = False,
+             progress: Callable[[int], None] | None = None) -> None:
         self._step("zero")
         self.zeroed.append((name, size, cow))
+        if progress is not None:
+            progress(size)
 
 
 @dataclass
