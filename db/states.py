@@ -108,35 +108,40 @@ class StateMachine:
     """Guarded status changes for one table.
 
     ``tracks_tasks`` says the table has ``task_owner``/``task_started_at``.
+    ``forced`` are the statuses an admin's force action may set from any status:
+    Cinder's ``os-force_delete`` goes to ``deleting`` whatever the current status
+    (even ``deleting``, to send the delete again); nothing else may use them.
     """
 
     model: type[Volume] | type[Snapshot] | type[VolumeAttachment]
     status_column: str
     transitions: Mapping[str, frozenset[str]]
     tracks_tasks: bool
+    forced: frozenset[str] = frozenset()
 
-    def allowed(self, current: str, new: str) -> bool:
-        return new in self.transitions.get(current, frozenset())
+    def allowed(self, current: str, new: str, *, force: bool = False) -> bool:
+        return new in self.transitions.get(current, frozenset()) or (
+            force and new in self.forced)
 
-    def check(self, expected: Collection[str], new: str) -> None:
+    def check(self, expected: Collection[str], new: str, *, force: bool = False) -> None:
         """Raise :class:`IllegalTransition` unless every ``expected`` status may become ``new``."""
         if not expected:
             raise IllegalTransition("no expected status given")
         for current in sorted(expected):
             if current not in self.transitions:
                 raise IllegalTransition(f"{current!r} is not a {self.model.__name__} status")
-            if not self.allowed(current, new):
+            if not self.allowed(current, new, force=force):
                 raise IllegalTransition(
                     f"{self.model.__name__} cannot go from {current!r} to {new!r}")
 
     def transition(self, session: Session, row_id: str, expected: Collection[str], new: str,
-                   **values: Any) -> bool:
+                   *, force: bool = False, **values: Any) -> bool:
         """Set ``new`` (and ``values``) only if the row is still in ``expected``.
 
-        Returns whether this caller won. Runs in the caller's transaction, which
-        must commit for the change to count.
+        ``force`` also allows the moves to :attr:`forced`. Returns whether this caller
+        won. Runs in the caller's transaction, which must commit for the change to count.
         """
-        self.check(expected, new)
+        self.check(expected, new, force=force)
         return self._update(session, row_id, expected, new, values)
 
     def reset(self, session: Session, row_id: str, new: str, **values: Any) -> bool:
@@ -179,8 +184,10 @@ class StateMachine:
         return result.rowcount == 1
 
 
-VOLUME = StateMachine(Volume, "status", VOLUME_TRANSITIONS, tracks_tasks=True)
-SNAPSHOT = StateMachine(Snapshot, "status", SNAPSHOT_TRANSITIONS, tracks_tasks=True)
+VOLUME = StateMachine(Volume, "status", VOLUME_TRANSITIONS, tracks_tasks=True,
+                      forced=frozenset({"deleting"}))
+SNAPSHOT = StateMachine(Snapshot, "status", SNAPSHOT_TRANSITIONS, tracks_tasks=True,
+                        forced=frozenset({"deleting"}))
 ATTACHMENT = StateMachine(VolumeAttachment, "attach_status", ATTACHMENT_TRANSITIONS,
                           tracks_tasks=False)
 

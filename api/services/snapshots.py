@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 DELETABLE = ("available", "error")
-FORCE_DELETABLE = tuple(status for status, moves in states.SNAPSHOT_TRANSITIONS.items()
-                        if "deleting" in moves)
+# Cinder's force delete ignores the status; only a group snapshot's member is refused.
+FORCE_DELETABLE = states.SNAPSHOT_STATUSES
 _CREATE_KEYS = {"name", "display_name", "description", "display_description", "volume_id",
                 "force", "metadata"}
 _UPDATE_KEYS = {"name", "display_name", "description", "display_description"}
@@ -248,18 +248,19 @@ def cast_delete(session: Session, agent: AgentClient, request_id: str,
 
 
 def start_delete(session: Session, context: RequestContext, row: Snapshot,
-                 expected: Sequence[str], *, with_group: bool = False) -> bool:
+                 expected: Sequence[str], *, with_group: bool = False,
+                 force: bool = False) -> bool:
     """Mark ``deleting`` if still in ``expected``; caller commits. A member of a group
     snapshot goes only with its group snapshot (``with_group``)."""
     if row.group_snapshot_id and not with_group:
         return False
-    return states.SNAPSHOT.transition(session, row.id, expected, "deleting",
+    return states.SNAPSHOT.transition(session, row.id, expected, "deleting", force=force,
                                       task_owner=context.request_id)
 
 
 def _delete(session: Session, context: RequestContext, agent: AgentClient, row: Snapshot,
-            expected: Sequence[str]) -> None:
-    if not start_delete(session, context, row, expected):
+            expected: Sequence[str], *, force: bool = False) -> None:
+    if not start_delete(session, context, row, expected, force=force):
         raise BadRequest("Invalid snapshot: Snapshot status must be available or error and "
                          "must not be part of a group.")
     session.commit()
@@ -275,8 +276,8 @@ def delete(session: Session, context: RequestContext, agent: AgentClient,
 
 def force_delete(session: Session, context: RequestContext, agent: AgentClient,
                  row: Snapshot) -> None:
-    """The admin's delete from any status that may move to ``deleting``."""
-    _delete(session, context, agent, row, FORCE_DELETABLE)
+    """The admin's delete from any status, ``deleting`` too (it sends the delete again)."""
+    _delete(session, context, agent, row, FORCE_DELETABLE, force=True)
 
 
 def listed(session: Session, context: RequestContext, query: ListQuery

@@ -45,10 +45,10 @@ __all__ = [
 ]
 
 DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
-# Force delete accepts every status that may move to ``deleting`` (not ``deleting``
-# itself: a second force delete of a volume being deleted has nothing to add).
-FORCE_DELETABLE = tuple(status for status, moves in states.VOLUME_TRANSITIONS.items()
-                        if "deleting" in moves)
+# Cinder's force delete ignores the status (``deleting`` too: it sends the delete again).
+FORCE_DELETABLE = tuple(states.VOLUME_TRANSITIONS)
+# Migration statuses Cinder lets a delete through.
+_DELETABLE_MIGRATION = (None, "deleting", "error", "success")
 _UPDATABLE = {"name", "description", "display_name", "display_description", "metadata"}
 
 
@@ -241,12 +241,13 @@ def _has_snapshots(session: Session, row: Volume) -> bool:
 
 
 def _start_delete(session: Session, conf: Config, agent: AgentClient,
-                  context: RequestContext, row: Volume, expected: Sequence[str]) -> None:
+                  context: RequestContext, row: Volume, expected: Sequence[str], *,
+                  force: bool = False) -> None:
     if row.host is None:
         _remove_unplaced(session, conf, row, expected)
         session.commit()
         return
-    if not states.VOLUME.transition(session, row.id, expected, "deleting",
+    if not states.VOLUME.transition(session, row.id, expected, "deleting", force=force,
                                     task_owner=context.request_id):
         raise BadRequest(not_deletable())
     session.commit()
@@ -288,10 +289,12 @@ def check_deletable(session: Session, row: Volume, *, with_snapshots: bool = Fal
 
 def force_delete(session: Session, context: RequestContext, conf: Config, agent: AgentClient,
                  row: Volume) -> None:
-    """The admin's delete from any status; snapshots still block it."""
-    if _has_snapshots(session, row):
+    """The admin's delete from any status; as in Cinder, being attached, migrating, in a
+    group or having snapshots still block it."""
+    if row.attach_status == "attached" or row.migration_status not in _DELETABLE_MIGRATION \
+            or row.group_id or _has_snapshots(session, row):
         raise BadRequest(not_deletable())
-    _start_delete(session, conf, agent, context, row, FORCE_DELETABLE)
+    _start_delete(session, conf, agent, context, row, FORCE_DELETABLE, force=True)
 
 
 def _brief_columns() -> Any:

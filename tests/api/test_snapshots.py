@@ -284,6 +284,19 @@ def test_admin_actions(client: TestClient, transport: RecordingFakeTransport,
     assert _show(client, created["id"])["status"] == "deleting"
 
 
+def test_force_delete_of_a_deleting_snapshot_sends_the_delete_again(
+        client: TestClient, transport: RecordingFakeTransport,
+        session_factory: sessionmaker[Session]) -> None:
+    """Tempest's test_snapshot_force_delete_when_snapshot_is_deleting: Cinder's force
+    delete ignores the status."""
+    volume = _placed_volume(client, session_factory)
+    created = _snapshot(client, volume["id"])
+    _set_status(session_factory, created["id"], "deleting")
+    assert _act(client, created["id"], {"os-force_delete": {}}).status_code == 202
+    assert transport.casts[-1][1] == "delete_snapshot"
+    assert _show(client, created["id"])["status"] == "deleting"
+
+
 def test_update_snapshot_status_follows_cinders_map(
         client: TestClient, session_factory: sessionmaker[Session]) -> None:
     volume = _placed_volume(client, session_factory)

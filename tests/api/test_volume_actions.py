@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import QuotaUsage, VolumeAdminMetadata
+from db.models import QuotaUsage, Volume, VolumeAdminMetadata
 from tests.api.conftest import (
     PROJECT,
     RecordingFakeTransport,
@@ -113,6 +113,27 @@ def test_force_delete(client: TestClient, transport: RecordingFakeTransport,
     assert _act(client, volume["id"], {"os-force_delete": {}}).status_code == 202
     assert transport.casts[-1][:2] == ("volume.node3@lvm", "delete_volume")
     assert _show(client, volume["id"])["status"] == "deleting"
+
+
+def test_force_delete_ignores_the_status_but_not_an_attachment(
+        client: TestClient, transport: RecordingFakeTransport,
+        session_factory: sessionmaker[Session]) -> None:
+    """As Cinder: any status goes, even deleting (the delete is sent again); an attached
+    volume is refused."""
+    for status in ("attaching", "maintenance", "deleting", "in-use"):
+        volume = create_volume(client)
+        place(session_factory, volume["id"], status=status)
+        assert _act(client, volume["id"], {"os-force_delete": {}}).status_code == 202, status
+        assert transport.casts[-1][1] == "delete_volume"
+        assert _show(client, volume["id"])["status"] == "deleting"
+    attached = create_volume(client)
+    place(session_factory, attached["id"], status="in-use")
+    with session_factory() as session, session.begin():
+        session.execute(update(Volume).where(Volume.id == attached["id"])
+                        .values(attach_status="attached"))
+    refused = _act(client, attached["id"], {"os-force_delete": {}})
+    assert refused.status_code == 400 and "attached" in refused.json()["badRequest"]["message"]
+    assert _show(client, attached["id"])["status"] == "in-use"
 
 
 def test_extend_in_use_needs_3_42(client: TestClient, transport: RecordingFakeTransport,

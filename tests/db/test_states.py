@@ -39,6 +39,23 @@ def test_illegal_transition_is_refused_before_the_database(db_session: Session) 
     assert db_session.get(Volume, volume.id).status == "in-use"
 
 
+def test_force_delete_moves_from_any_status_but_only_when_forced(db_session: Session) -> None:
+    """Cinder's os-force_delete ignores the status (Tempest resets a volume to attaching
+    or maintenance, a snapshot to deleting, then force deletes it)."""
+    volume = add_volume(db_session, "maintenance")
+    with pytest.raises(states.IllegalTransition):
+        states.transition(db_session, volume.id, {"maintenance"}, "deleting")
+    with pytest.raises(states.IllegalTransition):
+        states.VOLUME.transition(db_session, volume.id, {"maintenance"}, "error", force=True)
+    everything = tuple(states.VOLUME_TRANSITIONS)
+    assert states.VOLUME.transition(db_session, volume.id, everything, "deleting", force=True)
+    assert states.VOLUME.transition(db_session, volume.id, everything, "deleting", force=True)
+    db_session.commit()
+    assert volume.status == "deleting"
+    with pytest.raises(states.IllegalTransition):
+        states.VOLUME.transition(db_session, volume.id, {"deleting"}, "available", force=True)
+
+
 def test_transition_of_a_missing_volume_loses(db_session: Session) -> None:
     assert not states.transition(db_session, "no-such-volume", {"available"}, "deleting")
 
