@@ -59,7 +59,7 @@ def list_volumes_detail(request: Request, context: ContextDep, session: SessionD
                         query: QueryDep) -> JSONResponse:
     """Full bodies of one page of volumes."""
     rows, count = volumes.list_detail(session, context, query)
-    items = [view.volume(context, row) for row in rows]
+    items = view.volume_details(context, rows)
     return _page(context, request, "volumes/detail", items, query, count)
 
 

@@ -9,11 +9,11 @@ never announces a row that a rollback could take back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, raiseload, selectinload
+from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
 from api.errors import BadRequest, NotFound, OverLimit, ServiceUnavailable
@@ -35,13 +35,13 @@ from api.validation import (
 from common.config import Config
 from common.messaging import MessagingError
 from db import quota, states
-from db.models import Snapshot, Volume, VolumeMetadata, VolumeType
+from db.models import Snapshot, Volume, VolumeAttachment, VolumeMetadata, VolumeType
 from db.quota import OverQuota
 
 __all__ = [
     "CreateRequest", "parse_create", "find", "create", "update", "delete_volume",
     "force_delete", "list_brief", "list_detail", "summarize", "volume_message", "deltas",
-    "reserve", "check_deletable", "not_deletable",
+    "reserve", "check_deletable", "not_deletable", "VolumeDetail",
 ]
 
 DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
@@ -307,14 +307,44 @@ def list_brief(session: Session, context: RequestContext, query: ListQuery
     return list(session.execute(statement)), count
 
 
+@dataclass
+class VolumeDetail:
+    """One volume of a detail page: its columns as a plain row, and what the view
+    needs from its relations."""
+
+    row: Any
+    volume_type_name: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    attachments: list[Any] = field(default_factory=list)
+
+
 def list_detail(session: Session, context: RequestContext, query: ListQuery
-                ) -> tuple[list[Volume], int | None]:
-    """A page of volumes with metadata, type and attachments in a fixed number of queries."""
-    base = select(Volume).options(
-        selectinload(Volume.volume_metadata), selectinload(Volume.attachments),
-        selectinload(Volume.volume_type).raiseload("*"), raiseload(Volume.volume_admin_metadata))
-    statement, count = VOLUMES.page(session, context, base, query)
-    return list(session.scalars(statement)), count
+                ) -> tuple[list[VolumeDetail], int | None]:
+    """A page of volumes with metadata, type and attached attachments in four column
+    queries: plain rows instead of ORM objects, which made up most of a long page's time."""
+    statement, count = VOLUMES.page(session, context, select(*Volume.__table__.c), query)
+    details = {row.id: VolumeDetail(row) for row in session.execute(statement)}
+    if not details:
+        return [], count
+    ids = list(details)
+    type_ids = {detail.row.volume_type_id for detail in details.values()}
+    names = dict(session.execute(select(VolumeType.id, VolumeType.name)
+                                 .where(VolumeType.id.in_(type_ids))).tuples().all())
+    for detail in details.values():
+        detail.volume_type_name = names[detail.row.volume_type_id]
+    for volume_id, key, value in session.execute(
+            select(VolumeMetadata.volume_id, VolumeMetadata.key, VolumeMetadata.value)
+            .where(VolumeMetadata.volume_id.in_(ids)).order_by(VolumeMetadata.id)):
+        details[volume_id].metadata[key] = value
+    for attachment in session.execute(
+            select(VolumeAttachment.id, VolumeAttachment.volume_id,
+                   VolumeAttachment.instance_uuid, VolumeAttachment.attached_host,
+                   VolumeAttachment.mountpoint, VolumeAttachment.attach_time)
+            .where(VolumeAttachment.volume_id.in_(ids),
+                   VolumeAttachment.attach_status == "attached")
+            .order_by(VolumeAttachment.id)):
+        details[attachment.volume_id].attachments.append(attachment)
+    return list(details.values()), count
 
 
 def summarize(session: Session, context: RequestContext, query: ListQuery

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from api.deps import RequestContext
 from api.views.pages import collection
 from db.models import Volume
 
-__all__ = ["volume", "volume_list", "summary", "metadata", "links", "iso", "service_uuid"]
+if TYPE_CHECKING:
+    from api.services.volumes import VolumeDetail
+
+__all__ = ["volume", "volume_details", "volume_list", "summary", "metadata", "links", "iso",
+           "service_uuid"]
 
 # service_uuid names the service holding a volume; ours is derived from its
 # ``host@backend`` so every API worker gives the same id without a column for it.
@@ -30,7 +36,13 @@ def iso(value: datetime | None) -> str | None:
 def service_uuid(host: str | None) -> str | None:
     if not host:
         return None
-    return str(uuid.uuid5(_SERVICE_NAMESPACE, host.split("#", 1)[0]))
+    return _backend_uuid(host.split("#", 1)[0])
+
+
+@lru_cache(maxsize=1024)
+def _backend_uuid(backend: str) -> str:
+    """A detail page names the same few backends a thousand times."""
+    return str(uuid.uuid5(_SERVICE_NAMESPACE, backend))
 
 
 def links(context: RequestContext, collection: str, item_id: str,
@@ -47,17 +59,55 @@ def metadata(rows: Iterable[Any]) -> dict[str, str]:
     return {row.key: row.value for row in rows}
 
 
-def _attachments(row: Volume) -> list[dict[str, Any]]:
+def _attachments(volume_id: str, attached: Iterable[Any]) -> list[dict[str, Any]]:
     return [{
-        "id": row.id, "attachment_id": a.id, "volume_id": row.id,
+        "id": volume_id, "attachment_id": a.id, "volume_id": volume_id,
         "server_id": a.instance_uuid, "host_name": a.attached_host,
         "device": a.mountpoint, "attached_at": iso(a.attach_time),
-    } for a in row.attachments if a.attach_status == "attached"]
+    } for a in attached]
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The fields the request's microversion and role add, decided once per request
+    rather than once per volume of a page."""
+
+    group_id: bool
+    provider_id: bool
+    shared_targets: bool
+    cluster_name: bool
+    admin: bool
+
+
+def _shape(context: RequestContext) -> _Shape:
+    version = context.microversion
+    return _Shape(group_id=version.at_least("volume_group_id"),
+                  provider_id=context.is_admin and version.at_least("volume_provider_id"),
+                  shared_targets=version.at_least("shared_targets"),
+                  cluster_name=context.is_admin and version.at_least("volume_cluster_name"),
+                  admin=context.is_admin)
 
 
 def volume(context: RequestContext, row: Volume, *, extended: bool = True) -> dict[str, Any]:
     """One volume. ``extended`` adds the os-vol-* attributes of GET responses."""
-    version = context.microversion
+    return _body(context, _shape(context), row, row.volume_type.name,
+                 metadata(row.volume_metadata),
+                 [a for a in row.attachments if a.attach_status == "attached"],
+                 extended=extended)
+
+
+def volume_details(context: RequestContext,
+                   details: Iterable[VolumeDetail]) -> list[dict[str, Any]]:
+    """The volumes of a detail list, from plain rows (``api.services.volumes``)."""
+    shape = _shape(context)
+    return [_body(context, shape, d.row, d.volume_type_name, d.metadata, d.attachments,
+                  extended=True) for d in details]
+
+
+def _body(context: RequestContext, shape: _Shape, row: Any, volume_type_name: str,
+          volume_metadata: dict[str, str], attached: list[Any], *,
+          extended: bool) -> dict[str, Any]:
+    """``row`` is a Volume or a row of its columns (same names)."""
     body: dict[str, Any] = {
         "id": row.id,
         "status": row.status,
@@ -67,10 +117,10 @@ def volume(context: RequestContext, row: Volume, *, extended: bool = True) -> di
         "updated_at": iso(row.updated_at),
         "name": row.display_name,
         "description": row.display_description,
-        "volume_type": row.volume_type.name,
+        "volume_type": volume_type_name,
         "snapshot_id": row.snapshot_id,
         "source_volid": row.source_volid,
-        "metadata": metadata(row.volume_metadata),
+        "metadata": volume_metadata,
         "links": links(context, "volumes", row.id, row.project_id),
         "user_id": row.user_id,
         "bootable": "true" if row.bootable else "false",
@@ -78,22 +128,22 @@ def volume(context: RequestContext, row: Volume, *, extended: bool = True) -> di
         "replication_status": row.replication_status,
         "consistencygroup_id": None,
         "multiattach": row.multiattach,
-        "attachments": _attachments(row),
+        "attachments": _attachments(row.id, attached),
         "migration_status": row.migration_status,
     }
-    if version.at_least("volume_group_id"):
+    if shape.group_id:
         body["group_id"] = row.group_id
-    if context.is_admin and version.at_least("volume_provider_id"):
+    if shape.provider_id:
         body["provider_id"] = None
-    if version.at_least("shared_targets"):
+    if shape.shared_targets:
         # One LIO target per volume: never shared once placed; Cinder says true before.
         body["shared_targets"] = row.host is None
         body["service_uuid"] = service_uuid(row.host)
-    if context.is_admin and version.at_least("volume_cluster_name"):
+    if shape.cluster_name:
         body["cluster_name"] = None  # cinderblock has no clusters
     if extended:
         body["os-vol-tenant-attr:tenant_id"] = row.project_id
-        if context.is_admin:
+        if shape.admin:
             body["os-vol-mig-status-attr:migstat"] = row.migration_status
             body["os-vol-mig-status-attr:name_id"] = None
             body["os-vol-host-attr:host"] = row.host
