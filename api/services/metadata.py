@@ -11,7 +11,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["merge", "replace"]
+__all__ = ["merge", "replace", "VISIBLE_ADMIN_KEYS"]
+
+# Admin metadata Cinder shows every user inside a volume's ``metadata`` (over a user key
+# of the same name): the readonly flag and the mode of the last attach. Other admin keys
+# (progress, ...) stay hidden.
+VISIBLE_ADMIN_KEYS = ("readonly", "attached_mode")
 
 ItemFactory = Callable[..., Any]
 

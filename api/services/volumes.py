@@ -19,7 +19,7 @@ from api.deps import RequestContext
 from api.errors import BadRequest, NotFound, OverLimit, ServiceUnavailable
 from api.services import group_membership, volume_types, zones
 from api.services.agent_client import AgentClient
-from api.services.metadata import replace
+from api.services.metadata import VISIBLE_ADMIN_KEYS, replace
 from api.services.scheduler_client import SchedulerClient
 from api.services.volume_query import VOLUMES, ListQuery
 from api.validation import (
@@ -35,7 +35,14 @@ from api.validation import (
 from common.config import Config
 from common.messaging import MessagingError
 from db import quota, states
-from db.models import Snapshot, Volume, VolumeAttachment, VolumeMetadata, VolumeType
+from db.models import (
+    Snapshot,
+    Volume,
+    VolumeAdminMetadata,
+    VolumeAttachment,
+    VolumeMetadata,
+    VolumeType,
+)
 from db.quota import OverQuota
 
 __all__ = [
@@ -320,7 +327,7 @@ class VolumeDetail:
 
 def list_detail(session: Session, context: RequestContext, query: ListQuery
                 ) -> tuple[list[VolumeDetail], int | None]:
-    """A page of volumes with metadata, type and attached attachments in four column
+    """A page of volumes with metadata, type and attached attachments in five column
     queries: plain rows instead of ORM objects, which made up most of a long page's time."""
     statement, count = VOLUMES.page(session, context, select(*Volume.__table__.c), query)
     details = {row.id: VolumeDetail(row) for row in session.execute(statement)}
@@ -335,6 +342,12 @@ def list_detail(session: Session, context: RequestContext, query: ListQuery
     for volume_id, key, value in session.execute(
             select(VolumeMetadata.volume_id, VolumeMetadata.key, VolumeMetadata.value)
             .where(VolumeMetadata.volume_id.in_(ids)).order_by(VolumeMetadata.id)):
+        details[volume_id].metadata[key] = value
+    for volume_id, key, value in session.execute(
+            select(VolumeAdminMetadata.volume_id, VolumeAdminMetadata.key,
+                   VolumeAdminMetadata.value)
+            .where(VolumeAdminMetadata.volume_id.in_(ids),
+                   VolumeAdminMetadata.key.in_(VISIBLE_ADMIN_KEYS))):
         details[volume_id].metadata[key] = value
     for attachment in session.execute(
             select(VolumeAttachment.id, VolumeAttachment.volume_id,

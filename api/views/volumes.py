@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from api.deps import RequestContext
+from api.services.metadata import VISIBLE_ADMIN_KEYS
 from api.views.pages import collection
 from db.models import Volume
 
@@ -90,8 +91,10 @@ def _shape(context: RequestContext) -> _Shape:
 
 def volume(context: RequestContext, row: Volume, *, extended: bool = True) -> dict[str, Any]:
     """One volume. ``extended`` adds the os-vol-* attributes of GET responses."""
-    return _body(context, _shape(context), row, row.volume_type.name,
-                 metadata(row.volume_metadata),
+    shown = metadata(row.volume_metadata)
+    shown.update((m.key, m.value) for m in row.volume_admin_metadata
+                 if m.key in VISIBLE_ADMIN_KEYS)
+    return _body(context, _shape(context), row, row.volume_type.name, shown,
                  [a for a in row.attachments if a.attach_status == "attached"],
                  extended=extended)
 

@@ -84,6 +84,30 @@ def test_set_bootable_and_readonly(client: TestClient,
                 ).status_code == 400
 
 
+def test_readonly_flag_shows_in_the_volumes_metadata(
+        client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    """Cinder shows the admin key ``readonly`` as "True"/"False" in ``metadata`` of show,
+    detail lists and update, over a user key of that name, to every user (Tempest's
+    test_volume_readonly_update); other admin keys stay hidden."""
+    volume = create_volume(client, metadata={"readonly": "mine", "color": "blue"})
+    place(session_factory, volume["id"])
+    with session_factory() as session, session.begin():
+        session.add(VolumeAdminMetadata(volume_id=volume["id"], key="progress", value="50"))
+    assert _show(client, volume["id"])["metadata"] == {"readonly": "mine", "color": "blue"}
+    for flag, shown in ((True, "True"), (False, "False")):
+        assert _act(client, volume["id"], {"os-update_readonly_flag": {"readonly": flag}}
+                    ).status_code == 202
+        expected = {"readonly": shown, "color": "blue"}
+        assert _show(client, volume["id"])["metadata"] == expected
+        member = client.get(url(f"volumes/{volume['id']}"), headers=headers(roles="member"))
+        assert member.json()["volume"]["metadata"] == expected
+        listed = client.get(url("volumes/detail"), headers=headers()).json()["volumes"]
+        assert [v["metadata"] for v in listed] == [expected]
+    updated = client.put(url(f"volumes/{volume['id']}"), headers=headers(),
+                         json={"volume": {"name": "renamed"}})
+    assert updated.json()["volume"]["metadata"] == {"readonly": "False", "color": "blue"}
+
+
 def test_reset_status_matches_samples(client: TestClient) -> None:
     volume = create_volume(client)
     assert _act(client, volume["id"], {"os-reset_status": {"status": "error"}}
