@@ -54,7 +54,7 @@ _VOLUME_FAILED = {
     "creating": "error", "deleting": "error_deleting", "extending": "error_extending",
     "managing": "error_managing", "restoring-backup": "error_restoring",
     "backing-up": "error_backing-up", "downloading": "error", "uploading": "error",
-    "retyping": "error",
+    "retyping": "error", "reverting": "error",
 }
 _SNAPSHOT_FAILED = {
     "creating": "error", "deleting": "error_deleting", "backing-up": "available",

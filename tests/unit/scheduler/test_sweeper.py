@@ -151,6 +151,14 @@ def test_extending_on_a_live_owner_fails_since_the_new_size_is_unknown(
     assert status_of(session_factory, volume_id)[0] == "error_extending"
 
 
+def test_a_revert_whose_agent_died_ends_in_error_as_cinder_leaves_a_failed_revert(
+        session_factory: sessionmaker[Session], transport: RecordingFakeTransport,
+        conf: Config) -> None:
+    volume_id = add_volume(session_factory, "reverting", TIMEOUT + 1, host="ghost@lvm#lvm")
+    assert make_sweeper(session_factory, transport, conf).sweep().failed == [volume_id]
+    assert status_of(session_factory, volume_id)[0] == "error"
+
+
 def test_attach_steps_of_a_dead_api_go_back(session_factory: sessionmaker[Session],
                                             transport: RecordingFakeTransport,
                                             conf: Config) -> None:
