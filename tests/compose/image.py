@@ -50,10 +50,18 @@ def _apt(*args: str, cwd: Path | None = None) -> str:
                           cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
+def _versioned(names: list[str]) -> set[str]:
+    """Packages that ``names`` depend on at a minimum or exact version (perl on perl-base)."""
+    fields = _apt("show", "--no-all-versions", *names)
+    return set(re.findall(r"(?:^|[\s,|])([a-z0-9][a-z0-9+.-]+)(?::any)? \([>=]= ",
+                          "\n".join(re.findall(r"^(?:Pre-)?Depends: (.*)$", fields, re.M))))
+
+
 def download_debs(base: Path, dest: Path) -> list[str]:
     """The .deb files the default image lacks for packages-docker.txt: packages it does not
-    have, and newer versions of those it has at another version (a new package may depend
-    on the exact version of an installed one, as perl does on perl-base)."""
+    have, and newer versions of installed ones only where a new package asks for a version
+    (upgrading the rest, Python's standard library above all, costs minutes of
+    byte-compiling under emulation for nothing)."""
     wanted = [line.strip() for line in PACKAGES.read_text().splitlines()
               if line.strip() and not line.startswith("#")]
     closure = {line for line in _apt("depends", "--recurse", "--no-recommends", "--no-suggests",
@@ -64,7 +72,9 @@ def download_debs(base: Path, dest: Path) -> list[str]:
                                 (base / "manifest.txt").read_text(), re.M))
     candidates = dict(re.findall(r"^(\S+):\n\s+Installed: .*\n\s+Candidate: (\S+)",
                                  _apt("policy", *sorted(closure)), re.M))
-    names = sorted(name for name in closure if installed.get(name) != candidates.get(name))
+    names = sorted(name for name in closure if name not in installed)
+    names += sorted(name for name in _versioned(names) & closure
+                    if name in installed and installed[name] != candidates.get(name))
     dest.mkdir(parents=True)
     _apt("download", *names, cwd=dest)
     return names

@@ -12,9 +12,11 @@ docker info >/dev/null 2>&1 && exit 0
 setsid containerd </dev/null >>/var/log/containerd.log 2>&1 &
 for _ in $(seq 600); do [[ -S /run/containerd/containerd.sock ]] && break; sleep 0.2; done
 setsid dockerd --containerd=/run/containerd/containerd.sock </dev/null >>/var/log/dockerd.log 2>&1 &
-for _ in $(seq 900); do
-  docker info >/dev/null 2>&1 && exit 0
-  sleep 0.2
+dockerd=$!
+deadline=$((SECONDS + 300))
+while kill -0 "$dockerd" 2>/dev/null && ((SECONDS < deadline)); do
+  [[ -S /run/docker.sock ]] && docker info >/dev/null 2>&1 && exit 0
+  sleep 1
 done
 tail -n 30 /var/log/dockerd.log >&2
 exit 1
