@@ -146,9 +146,12 @@ def adjust(session: Session, host: str | None, delta_gb: int) -> None:
 
 def save_capabilities(session: Session, backend_host: str, pools: list[dict[str, Any]]) -> None:
     """Store a backend's report; a pool seen for the first time starts with the sizes of
-    the volumes the database already places on it."""
-    for caps in pools:
-        host = f"{backend_host}#{caps.get('pool_name') or backend_host.split('@', 1)[-1]}"
+    the volumes the database already places on it. Pools are written in host order, the
+    order placements lock them in, so a report and a placement never deadlock."""
+    default_pool = backend_host.split("@", 1)[-1]
+    named = sorted(((f"{backend_host}#{caps.get('pool_name') or default_pool}", caps)
+                    for caps in pools), key=lambda pair: pair[0])
+    for host, caps in named:
         changed = session.execute(
             update(Pool).where(Pool.host == host)
             .values(capabilities=caps, updated_at=utcnow())

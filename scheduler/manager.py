@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from common.config import Config
 from common.messaging import Transport, request_id, volume_topic
@@ -34,6 +34,10 @@ from scheduler.weighers import make_weighers, rank
 __all__ = ["SchedulerManager", "NoValidBackend", "volume_message"]
 
 LOG = logging.getLogger(__name__)
+# Placing and finishing a create read the volume row (and its type's extra specs),
+# not its metadata or attachments (loaded only if read): three queries fewer per create.
+_ROW_ONLY = (lazyload(Volume.volume_metadata), lazyload(Volume.volume_admin_metadata),
+             lazyload(Volume.attachments))
 
 
 class NoValidBackend(Exception):
@@ -102,7 +106,7 @@ class SchedulerManager:
 
     def _place(self, session: Session, volume_id: str,
                request_spec: dict[str, Any]) -> _Placed | None:
-        volume = session.get(Volume, volume_id, populate_existing=True)
+        volume = session.get(Volume, volume_id, populate_existing=True, options=_ROW_ONLY)
         if volume is None or volume.status != "creating":
             LOG.info("volume %s is gone or no longer creating; nothing to place", volume_id)
             return None
@@ -126,11 +130,11 @@ class SchedulerManager:
             .execution_options(synchronize_session=False)).rowcount
         if not won:
             raise _LostRace
-        session.refresh(volume)
         retry = {"num_attempts": retry["num_attempts"] + 1,
                  "backends": [*retry["backends"], pool.backend]}
         LOG.info("volume %s (%d GiB) placed on %s", volume_id, volume.size, pool.host)
-        return _Placed(volume_message(volume), {**request_spec, "retry": retry})
+        return _Placed({**volume_message(volume), "host": pool.host},
+                       {**request_spec, "retry": retry})
 
     def _candidates(self, session: Session, volume: Volume,
                     tried: list[str]) -> list[PoolState]:
@@ -190,7 +194,7 @@ def finish_create(sessions: sessionmaker[Session], volume_id: str,
     was no longer creating, or ``guard`` refused it: a duplicate or stale result.
     ``message`` is the user message (``/messages``) a failed create leaves."""
     with session_scope(sessions) as session:
-        volume = session.get(Volume, volume_id, populate_existing=True)
+        volume = session.get(Volume, volume_id, populate_existing=True, options=_ROW_ONLY)
         if volume is None or volume.status != "creating" or not guard(volume):
             return False
         if not VOLUME.transition(session, volume_id, ["creating"], status, **values):
