@@ -324,6 +324,7 @@ iscsi_login {iqn} {portal} {d["auth_username"]} {d["auth_username"]}x; echo wron
 iscsi_forget {iqn} {portal}
 iscsi_login {iqn} {portal} {d["auth_username"]} {d["auth_password"]} stranger; echo stranger=$?
 iscsi_forget {iqn} {portal}
+iscsiadm -m iface -I stranger -o delete >/dev/null 2>&1
 """)
     assert written["wrong_password"] != "0" and written["stranger"] != "0"
 

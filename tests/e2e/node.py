@@ -88,6 +88,8 @@ class Node:
                            info["auth_username"], password or info["auth_password"])
         rc = self.sh(f"{setup}if {login}; then exit 0; else rc=$?; fi\n"
                      f"iscsiadm -m node -T {info['target_iqn']} -I {iface} -o delete "
+                     ">/dev/null 2>&1 || true\n"
+                     f"[ {iface} = default ] || iscsiadm -m iface -I {iface} -o delete "
                      ">/dev/null 2>&1 || true\nexit $rc", timeout=120, ok=False)
         return rc == "0"
 

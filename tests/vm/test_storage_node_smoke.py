@@ -180,7 +180,10 @@ def test_export_has_chap_and_one_acl(storage_vm: StorageVM, export: Export) -> N
 def test_guest_initiator_uses_volume_with_chap(storage_vm: StorageVM, export: Export) -> None:
     vm = storage_vm
     node = f"iscsiadm -m node -T {export.iqn} -p {GUEST_PORTAL}"
-    discovered = vm.run(f"iscsiadm -m discovery -t sendtargets -p {GUEST_PORTAL}", check=True)
+    # Bound to the default iface: other tests sharing this VM may have added ifaces with
+    # other initiator names, and discovery would otherwise make a node record for each.
+    discovered = vm.run(f"iscsiadm -m discovery -t sendtargets -p {GUEST_PORTAL} -I default",
+                        check=True)
     assert export.iqn in discovered.stdout
     vm.run(f"{node} -o update -n node.session.auth.authmethod -v CHAP && "
            f"{node} -o update -n node.session.auth.username -v {export.user} && "
