@@ -105,7 +105,8 @@ def test_broker_restart_during_attaches_and_detaches(
     api.close()
 
     assert not loop.bad, (loop.bad[:5], deployment.logs()[-5000:])
-    assert loop.answers["POST 503"] >= 1, dict(loop.answers)
+    # Whichever step was asking the agent while the broker was away answered 503.
+    assert loop.answers["POST 503"] + loop.answers["DELETE 503"] >= 1, dict(loop.answers)
     volumes = check_end_state(deployment, session_factory, timeout=60)
     with session_factory() as session:
         in_flight = list(session.scalars(select(VolumeAttachment.attach_status).where(

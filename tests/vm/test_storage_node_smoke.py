@@ -148,8 +148,9 @@ def test_guest_has_lvm_lio_and_iscsi_ready(storage_vm: StorageVM) -> None:
     assert settings == ["udev_sync=0", "udev_rules=0", "monitoring=0"]
     size = vm.run(f"vgs --noheadings --units b --nosuffix -o vg_size {VG}", check=True).stdout
     assert 0.9 * vm.vg_size < int(size) <= vm.vg_size
-    assert vm.run("losetup -l -n -O DIO,BACK-FILE", check=True).stdout.split() == [
-        "1", f"/var/lib/cinder/{VG}.img"]
+    backing = f"/var/lib/cinder/{VG}.img"  # other tests in this VM may add loop devices
+    assert vm.run(f"losetup -n -O DIO,BACK-FILE -j {backing}", check=True).stdout.split() == [
+        "1", backing]
     vm.run("pgrep -x iscsid", check=True)
     assert vm.run("ls /mnt/src/tests/storage_vm/vm.py", check=True).stdout.strip()
     assert vm.run("touch /mnt/src/should-not-exist").rc != 0, "the source share must be read-only"
