@@ -1,9 +1,14 @@
 """The agent's message handlers for one backend: speak AMQP, call the driver.
 
-The agent holds no state of its own and never touches the database: every result
+The agent keeps nothing durable and never touches the database: every result
 goes back to the controller as a cast. Requests for one volume are serialised by
 a per-volume lock so a redelivered request waits for the first and then finds
 the work done (the driver is idempotent too).
+
+The one thing it remembers is which attachments each initiator's export serves
+(``_owners``), so that a terminate queued to undo one timed-out export cannot
+remove an export a newer attachment of the same initiator relies on. Losing it is
+safe: start-up reconciliation makes the exports match the database first.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ __all__ = ["VolumeManager", "CONTROLLER_TOPIC"]
 
 LOG = logging.getLogger(__name__)
 CONTROLLER_TOPIC = "controller"
+RESTORED = "restored"
 
 
 def _user_message(exc: Exception) -> str:
@@ -56,6 +62,9 @@ class VolumeManager:
         self.backend_name = backend_name
         self.report_ttl = report_ttl
         self._locks: dict[str, tuple[threading.Lock, int]] = {}
+        # volume id -> initiator -> ids of the attachments its export was made for;
+        # RESTORED stands for the attachments start-up reconciliation exported.
+        self._owners: dict[str, dict[str, set[str]]] = {}
         self._locks_guard = threading.Lock()
 
     @contextmanager
@@ -99,6 +108,7 @@ class VolumeManager:
         with self._serialised(volume["id"]):
             try:
                 self.driver.delete_volume(_volume(volume))
+                self._owners.pop(volume["id"], None)
             except Exception as exc:
                 LOG.exception("delete of volume %s failed", volume["id"])
                 self._tell("volume_deleted", volume_id=volume["id"], status="error_deleting",
@@ -160,15 +170,50 @@ class VolumeManager:
         self._tell("volume_reverted", volume_id=volume["id"], snapshot_id=snapshot["id"],
                    status="available", error=None)
 
-    def initialize_connection(self, volume: dict[str, Any],
-                              connector: dict[str, Any]) -> dict[str, Any]:
+    def initialize_connection(self, volume: dict[str, Any], connector: dict[str, Any],
+                              attachment_id: str | None = None) -> dict[str, Any]:
+        """Export to the connector's initiator for ``attachment_id`` (remembered for a
+        later terminate that names it)."""
         with self._serialised(volume["id"]):
-            return self.driver.initialize_connection(_volume(volume), connector)
+            info = self.driver.initialize_connection(_volume(volume), connector)
+            if attachment_id is not None:
+                owners = self._owners.setdefault(volume["id"], {})
+                owners.setdefault(connector.get("initiator", ""), set()).add(attachment_id)
+            return info
 
     def terminate_connection(self, volume: dict[str, Any],
-                             connector: dict[str, Any] | None = None) -> None:
+                             connector: dict[str, Any] | None = None,
+                             attachment_id: str | None = None) -> None:
+        """Remove the initiator's access (every initiator's when ``connector`` is None).
+
+        With ``attachment_id`` this undoes only the export made for that attachment,
+        which the controller queued after the export's call timed out. Messages run
+        on several workers, so it may arrive after a newer export of the same
+        initiator: the access stays while that newer export's attachment uses it, and
+        a terminate for an export this process never made is ignored.
+        """
         with self._serialised(volume["id"]):
+            owners = self._owners.get(volume["id"], {})
+            if attachment_id is not None:
+                initiator = (connector or {}).get("initiator", "")
+                serving = owners.get(initiator, set())
+                if attachment_id not in serving:
+                    LOG.info("terminate of volume %s for attachment %s ignored: no export "
+                             "of this agent serves it", volume["id"], attachment_id)
+                    return
+                serving.discard(attachment_id)
+                if serving:
+                    LOG.info("terminate of volume %s for attachment %s keeps %s's access: "
+                             "newer attachments use it", volume["id"], attachment_id,
+                             initiator)
+                    return
             self.driver.terminate_connection(_volume(volume), connector)
+            if connector is None:
+                owners.clear()
+            else:
+                owners.pop(connector.get("initiator", ""), None)
+            if not owners:
+                self._owners.pop(volume["id"], None)
 
     def report_capabilities(self) -> None:
         """Send the pools' stats; Cinder's backend-level keys are added to each pool."""
@@ -192,6 +237,9 @@ class VolumeManager:
         exports = [Export(_volume(item["volume"]), tuple(item["initiators"]))
                    for item in answer]
         report = self.driver.reconcile_exports(exports)
+        self._owners = {export.volume.id: {initiator: {RESTORED}
+                                           for initiator in export.initiators}
+                        for export in exports}
         LOG.info("%s: exports reconciled: %s", self.service_host, report)
         known = self.transport.call(CONTROLLER_TOPIC, "volumes_for_host",
                                     {"host": self.service_host}, timeout=timeout)

@@ -208,18 +208,19 @@ def connect(att: Attacher, row: VolumeAttachment, connector: dict[str, Any], *,
     # No transaction may stay open while the agent works (on SQLite it holds the lock).
     session.commit()
     try:
-        info = att.rpc.initialize_connection(att.context.request_id, target, connector)
+        info = att.rpc.initialize_connection(att.context.request_id, target, connector,
+                                             row_id)
     except MessagingError as exc:
         _attach_failed(session, row, undo_reservation)
         if isinstance(exc, MessagingTimeout):
-            _revoke_late_export(att, target, connector)
+            _revoke_late_export(att, target, connector, row_id)
         raise _agent_error(target, "attach", exc) from exc
     if not _store(session, row, connector, info, expected=["attaching"]):
-        # Deleted while the agent worked: take back what it just made.
+        # Deleted while the agent worked: take back what it just made, and only that.
         try:
-            att.rpc.terminate_connection(att.context.request_id, target, connector)
+            att.rpc.terminate_connection(att.context.request_id, target, connector, row_id)
         except MessagingError:
-            _revoke_late_export(att, target, connector)
+            _revoke_late_export(att, target, connector, row_id)
         raise Conflict(f"Attachment {row_id} was deleted while it was being connected.")
     return info
 
@@ -233,7 +234,8 @@ def reexport(att: Attacher, row: VolumeAttachment, connector: dict[str, Any]
     row_id, status = row.id, row.attach_status
     att.session.commit()
     try:
-        info = att.rpc.initialize_connection(att.context.request_id, target, connector)
+        info = att.rpc.initialize_connection(att.context.request_id, target, connector,
+                                             row_id)
     except MessagingError as exc:
         raise _agent_error(target, "attach", exc) from exc
     if not _store(att.session, row, connector, info, expected=[status]):
@@ -269,11 +271,11 @@ def _store(session: Session, row: VolumeAttachment, connector: dict[str, Any],
 
 
 def _revoke_late_export(att: Attacher, target: dict[str, Any],
-                        connector: dict[str, Any]) -> None:
+                        connector: dict[str, Any], attachment_id: str) -> None:
     """A silent agent may still export later: queue the undo behind the request. If the
     broker is gone too, the agent's start-up reconciliation removes the stray export."""
     try:
-        att.rpc.revoke_later(att.context.request_id, target, connector)
+        att.rpc.revoke_later(att.context.request_id, target, connector, attachment_id)
     except MessagingError:
         LOG.warning("cannot queue the undo of a timed-out export of volume %s", target["id"])
 

@@ -42,7 +42,8 @@ class FakeVolumeRpc:
             raise RemoteError("DriverError", "export volume failed (fake)")
 
     def initialize_connection(self, request_id: str, volume: dict[str, Any],
-                              connector: dict[str, Any]) -> dict[str, Any]:
+                              connector: dict[str, Any], attachment_id: str
+                              ) -> dict[str, Any]:
         with self.lock:
             self.calls.append(("initialize_connection", volume["id"], connector))
             self._failing()
@@ -59,7 +60,8 @@ class FakeVolumeRpc:
                              "provider_auth": CHAP}}
 
     def terminate_connection(self, request_id: str, volume: dict[str, Any],
-                             connector: dict[str, Any] | None) -> None:
+                             connector: dict[str, Any] | None,
+                             attachment_id: str | None = None) -> None:
         with self.lock:
             self.calls.append(("terminate_connection", volume["id"], connector))
             self._failing()
@@ -72,7 +74,7 @@ class FakeVolumeRpc:
                 self.exports.pop(volume["id"], None)
 
     def revoke_later(self, request_id: str, volume: dict[str, Any],
-                     connector: dict[str, Any]) -> None:
+                     connector: dict[str, Any], attachment_id: str) -> None:
         with self.lock:
             self.revoked.append((volume["id"], connector["initiator"]))
 

@@ -68,6 +68,12 @@ def test_silent_agent_times_out_and_rolls_back(tmp_path: pathlib.Path, db_url: s
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(VolumeAttachment)) == 0
     with Connection(BROKER) as conn:
-        _, waiting, _ = conn.default_channel.queue_declare(
-            queue_name(f"volume.{silent_node}"), passive=True)
-    assert waiting == 2  # the export the agent will find, and its undo right behind it
+        queue = conn.SimpleQueue(queue_name(f"volume.{silent_node}"), no_ack=True)
+        waiting = [queue.get(timeout=5).payload for _ in range(2)]
+        queue.close()
+    # The export the agent will find, and its undo right behind it; the undo names the
+    # export's attachment so it cannot undo a newer export of the same initiator.
+    assert [body["method"] for body in waiting] == ["initialize_connection",
+                                                    "terminate_connection"]
+    export, undo = (body["args"] for body in waiting)
+    assert undo["attachment_id"] == export["attachment_id"] is not None

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from volume_agent.driver import DriverError, ReconcileReport
+from volume_agent.fake_driver import FakeVolumeDriver
 from volume_agent.manager import VolumeManager
 
 INITIATOR = "iqn.1993-08.org.debian:01:compute-1"
@@ -58,7 +59,7 @@ class SlowFakeDriver:
         return []
 
 
-def manager(driver: SlowFakeDriver, answers: dict[str, Any] | None = None) -> VolumeManager:
+def manager(driver: Any, answers: dict[str, Any] | None = None) -> VolumeManager:
     return VolumeManager("node", "lvm", driver, FakeTransport(answers or {}), zone="nova",
                          backend_name="lvm")
 
@@ -100,3 +101,59 @@ def test_a_failed_orphan_check_does_not_stop_start_up(caplog: pytest.LogCaptureF
     driver.fail_orphans = True
     manager(driver, {"exports_for_host": [], "volumes_for_host": []}).reconcile_exports(1)
     assert "orphan volumes not checked: list volumes failed: VG locked" in caplog.text
+
+
+def exporting_agent() -> tuple[VolumeManager, FakeVolumeDriver]:
+    driver = FakeVolumeDriver("pool")
+    return manager(driver, {"exports_for_host": [], "volumes_for_host": []}), driver
+
+
+CONNECTOR = {"initiator": INITIATOR}
+
+
+def test_a_late_undo_keeps_the_access_a_newer_attachment_got() -> None:
+    """Attachment a1's export timed out and the controller queued its undo; a2 (same
+    initiator) got exported meanwhile. The undo must leave a2's access in place."""
+    agent, driver = exporting_agent()
+    agent.initialize_connection(volume("v1"), CONNECTOR, "a1")
+    agent.initialize_connection(volume("v1"), CONNECTOR, "a2")
+    agent.terminate_connection(volume("v1"), CONNECTOR, "a1")
+    assert driver.exports == {"v1": (INITIATOR,)}
+    agent.terminate_connection(volume("v1"), CONNECTOR)
+    assert driver.exports == {}
+
+
+def test_a_late_undo_keeps_the_access_when_the_stale_export_ran_last() -> None:
+    """Several workers: the timed-out export of a1 may run after a2's; its undo still
+    must not remove what a2 uses."""
+    agent, driver = exporting_agent()
+    agent.initialize_connection(volume("v1"), CONNECTOR, "a2")
+    agent.initialize_connection(volume("v1"), CONNECTOR, "a1")
+    agent.terminate_connection(volume("v1"), CONNECTOR, "a1")
+    assert driver.exports == {"v1": (INITIATOR,)}
+
+
+def test_an_undo_with_no_newer_export_removes_the_access() -> None:
+    agent, driver = exporting_agent()
+    other = {"initiator": "iqn.1993-08.org.debian:01:compute-2"}
+    agent.initialize_connection(volume("v1"), CONNECTOR, "a1")
+    agent.initialize_connection(volume("v1"), other, "a2")
+    agent.terminate_connection(volume("v1"), CONNECTOR, "a1")
+    assert driver.exports == {"v1": (other["initiator"],)}
+    agent.terminate_connection(volume("v1"), other, "a2")
+    assert driver.exports == {}
+    assert agent._owners == {}
+
+
+def test_an_undo_of_an_export_made_before_a_restart_is_ignored() -> None:
+    """After a restart the exports are the database's: an undo queued before it names
+    an export this process never made, and the restored access stays."""
+    driver = FakeVolumeDriver("pool")
+    agent = manager(driver, {"exports_for_host": [{"volume": volume("v1"),
+                                                   "initiators": [INITIATOR]}],
+                             "volumes_for_host": []})
+    agent.reconcile_exports(timeout=1)
+    agent.terminate_connection(volume("v1"), CONNECTOR, "a1")
+    assert driver.exports == {"v1": (INITIATOR,)}
+    agent.terminate_connection(volume("v1"), CONNECTOR)
+    assert driver.exports == {}
