@@ -33,6 +33,7 @@ from api.routes import (
     services,
     snapshot_metadata,
     snapshots,
+    type_encryption,
     types,
     versions,
     volume_actions,
@@ -87,9 +88,9 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     app.add_middleware(ApiMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.include_router(health.router)
-    for module in (versions, volumes, volume_metadata, volume_actions, types, quotas,
-                   availability_zones, services, resource_filters, attachments,
-                   snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
+    for module in (versions, volumes, volume_metadata, volume_actions, types,
+                   type_encryption, quotas, availability_zones, services, resource_filters,
+                   attachments, snapshots, snapshot_metadata, messages, hosts, scheduler_stats,
                    capabilities, quota_classes, extensions, qos_specs,
                    os_volume_transfer, volume_transfers, default_types, group_types,
                    groups, group_snapshots):

@@ -38,7 +38,7 @@ __all__ = [
     "VolumeTypeProject", "Snapshot", "SnapshotMetadata", "VolumeAttachment", "Service",
     "Quota", "QuotaClass", "QuotaUsage", "Reservation", "Pool", "Message",
     "QualityOfServiceSpecs", "QosSpecsKey", "Transfer", "DefaultVolumeType", "GroupType",
-    "GroupTypeSpec", "Group", "GroupVolumeTypeMapping", "GroupSnapshot",
+    "GroupTypeSpec", "Group", "GroupVolumeTypeMapping", "GroupSnapshot", "Encryption",
 ]
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -416,8 +416,10 @@ class Transfer(_Timestamps, Base):
     """A volume offered to another project (``os-volume-transfer``, ``volume-transfers``).
 
     ``project_id`` is the offering (source) project. Only a salted hash of the auth
-    key is kept: the key is shown once, in the create response. The row goes when
-    the transfer is accepted or deleted, and with its volume.
+    key is kept: the key is shown once, in the create response. An accepted transfer
+    stays as history (``accepted``, ``destination_project_id``, 3.57) which, as in
+    Cinder, no list or show returns; a withdrawn one goes, and so do all with their
+    volume.
     """
 
     __tablename__ = "transfers"
@@ -431,6 +433,8 @@ class Transfer(_Timestamps, Base):
     salt: Mapped[str] = mapped_column(String(255))
     crypt_hash: Mapped[str] = mapped_column(String(255))
     no_snapshots: Mapped[bool] = mapped_column(default=False)
+    accepted: Mapped[bool] = mapped_column(default=False)
+    destination_project_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class DefaultVolumeType(_Timestamps, Base):
@@ -486,6 +490,10 @@ class Group(_Timestamps, Base):
     availability_zone: Mapped[str | None] = mapped_column(String(255))
     group_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("group_types.id"))
     status: Mapped[str] = mapped_column(String(255))
+    # What a group made by ``create-from-src`` (3.14) was made from; plain ids, since
+    # the source may be deleted while its copy lives on.
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    source_group_id: Mapped[str | None] = mapped_column(String(36))
 
     volume_types: Mapped[list[GroupVolumeTypeMapping]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
@@ -517,3 +525,20 @@ class GroupSnapshot(_Timestamps, Base):
     name: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(255))
+
+
+class Encryption(_Timestamps, Base):
+    """How volumes of a type are to be encrypted (``types/{id}/encryption``): at most one
+    per type, changed only while the type has no volumes. ``front-end`` encryption is
+    done by the consumer (Nova through os-brick) with a key from a key manager."""
+
+    __tablename__ = "encryption"
+    __table_args__ = (UniqueConstraint("volume_type_id"), MYSQL_OPTS)
+
+    encryption_id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_types.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(255))
+    cipher: Mapped[str | None] = mapped_column(String(255))
+    key_size: Mapped[int | None]
+    control_location: Mapped[str] = mapped_column(String(255))

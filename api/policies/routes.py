@@ -114,6 +114,14 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
         "volume_extension:types_extra_specs:delete",
     ("GET", "/types/{type_id}/os-volume-type-access"):
         "volume_extension:volume_type_access:get_all_for_type",
+    ("GET", "/types/{type_id}/encryption"): "volume_extension:volume_type_encryption:get",
+    ("GET", "/types/{type_id}/encryption/{spec}"):
+        "volume_extension:volume_type_encryption:get",
+    ("POST", "/types/{type_id}/encryption"): "volume_extension:volume_type_encryption:create",
+    ("PUT", "/types/{type_id}/encryption/{encryption_id}"):
+        "volume_extension:volume_type_encryption:update",
+    ("DELETE", "/types/{type_id}/encryption/{encryption_id}"):
+        "volume_extension:volume_type_encryption:delete",
     # addProjectAccess and removeProjectAccess share this route; both are admin-only.
     ("POST", "/types/{type_id}/action"): "admin_api",
     ("GET", "/os-quota-sets/{target}"): "volume_extension:quotas:show",

@@ -20,6 +20,8 @@ EXTENSIONS = (
     ("AdminActions", "os-admin-actions", "Enable admin actions.", "2012-08-25T00:00:00+00:00"),
     ("TypesExtraSpecs", "os-types-extra-specs", "Type extra specs support.",
      "2011-08-24T00:00:00+00:00"),
+    ("VolumeTypeEncryption", "encryption", "Encryption support for volume types.",
+     "2013-07-01T00:00:00+00:00"),
     ("SnapshotActions", "os-snapshot-actions", "Enable snapshot manager actions.",
      "2013-07-16T00:00:00+00:00"),
     ("Quotas", "os-quota-sets", "Quota management support.", "2011-08-08T00:00:00+00:00"),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
 from api.errors import BadRequest, NotFound, OverLimit, ServiceUnavailable
-from api.services import group_membership, volume_types, zones
+from api.services import group_membership, type_encryption, volume_types, zones
 from api.services.agent_client import AgentClient
 from api.services.metadata import VISIBLE_ADMIN_KEYS, replace
 from api.services.scheduler_client import SchedulerClient
@@ -46,7 +46,7 @@ from db.models import (
 from db.quota import OverQuota
 
 __all__ = [
-    "CreateRequest", "parse_create", "find", "create", "update", "delete_volume",
+    "CreateRequest", "parse_create", "find", "add", "schedule", "create", "update", "delete_volume",
     "force_delete", "list_brief", "list_detail", "summarize", "volume_message", "deltas",
     "reserve", "check_deletable", "not_deletable", "VolumeDetail",
 ]
@@ -182,9 +182,22 @@ def agent_dict(row: Volume) -> dict[str, Any]:
     }
 
 
-def create(session: Session, context: RequestContext, conf: Config,
-           scheduler: SchedulerClient, request: CreateRequest) -> Volume:
+def _check_unencrypted(session: Session, volume_type: VolumeType) -> None:
+    """Cinder makes each encrypted volume a key in a key manager (Barbican) for Nova to
+    unlock it with; cinderblock has none, so it will not hand out a volume its type
+    promises encrypted with no key to encrypt it with."""
+    if type_encryption.is_encrypted(session, volume_type):
+        raise BadRequest(f"Invalid input received: volume type {volume_type.id} is "
+                         "encrypted, and cinderblock has no key manager to create the "
+                         "volume's encryption key.")
+
+
+def add(session: Session, context: RequestContext, conf: Config,
+        request: CreateRequest) -> Volume:
+    """Write a new volume ``creating`` with its quota, in the caller's transaction (a
+    group made from a source adds all its volumes in one)."""
     volume_type = volume_types.find_for_volume(session, context, conf, request.volume_type)
+    _check_unencrypted(session, volume_type)
     new_size = _size(session, context, request)
     zone = zones.check(session, conf, request.availability_zone)
     if request.group_id:
@@ -206,7 +219,13 @@ def create(session: Session, context: RequestContext, conf: Config,
     session.add(row)
     session.flush()
     quota.commit(session, reservations)
-    session.commit()
+    return row
+
+
+def schedule(session: Session, context: RequestContext, scheduler: SchedulerClient,
+             row: Volume) -> None:
+    """Ask the scheduler to place a committed new volume; without a broker it ends in
+    ``error`` (deletable) and the caller gets 503."""
     try:
         scheduler.create_volume(context.request_id, row.id)
     except MessagingError as exc:
@@ -215,6 +234,13 @@ def create(session: Session, context: RequestContext, conf: Config,
         session.commit()
         raise ServiceUnavailable("The message broker is unavailable; the volume was set to "
                                  "error and may be deleted.") from exc
+
+
+def create(session: Session, context: RequestContext, conf: Config,
+           scheduler: SchedulerClient, request: CreateRequest) -> Volume:
+    row = add(session, context, conf, request)
+    session.commit()
+    schedule(session, context, scheduler, row)
     return row
 
 
