@@ -63,15 +63,19 @@ def unreserve(ctx: ActionContext, volume: Volume, args: Any) -> int:
 @action("os-initialize_connection")
 def initialize_connection(ctx: ActionContext, volume: Volume, args: Any) -> JSONResponse:
     """Export to the connector: on the reservation os-reserve made, again for an initiator
-    already attached, or (as Cinder allows) on a volume nobody reserved."""
+    already attached, or (as Cinder allows) on a volume nobody reserved.
+
+    A reservation goes first, even for an initiator already attached (a second
+    instance of the same host on a multiattach volume): its row then records the
+    connector too, so the initiator's access outlives the other attachment's end."""
     connector = _connector("os-initialize_connection", args)
     att = _attacher(ctx)
     known = [row for row in attachments.by_initiator(volume, connector["initiator"])
              if row.attach_status in ("attaching", "attached")]
-    if known:
+    row = attachments.pending(volume)
+    if row is None and known:
         info = attachments.reexport(att, known[0], connector)
     else:
-        row = attachments.pending(volume)
         if row is None:
             row = VolumeAttachment(volume=volume, attach_status="reserved")
             ctx.session.add(row)

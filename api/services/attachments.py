@@ -371,20 +371,28 @@ def disconnect(att: Attacher, volume: Volume, rows: Sequence[VolumeAttachment],
                connector: dict[str, Any]) -> None:
     """The legacy os-terminate_connection: unexport for ``connector``. Attached rows
     (``rows`` are those made for it) forget the connector and wait for os-detach; rows
-    that never got attached are dropped, as nothing else would remove them."""
+    that never got attached are dropped, as nothing else would remove them.
+
+    The call names no attachment, so while another attachment of the volume is
+    attached through the same initiator (two instances of one compute host on a
+    multiattach volume) the initiator keeps its access and the attached rows their
+    connector, as Cinder's LVM driver does: os-detach of each then says which one
+    ended, and the last removes the access."""
+    attached = [row for row in rows if row.attach_status in ("attached", "detaching")]
+    shared = len(rows) > 1 and bool(attached)
     target = volumes.agent_dict(volume)
-    if volume.host is not None:
+    if volume.host is not None and not shared:
         att.session.commit()
         try:
             att.rpc.terminate_connection(att.context.request_id, target, connector)
         except MessagingError as exc:
             raise _agent_error(target, "detach", exc) from exc
     for row in rows:
-        if row.attach_status in ("attached", "detaching"):
+        if row not in attached:
+            states.ATTACHMENT.delete(att.session, row.id, [row.attach_status])
+        elif not shared:
             row.connector = None
             row.connection_info = None
-        else:
-            states.ATTACHMENT.delete(att.session, row.id, [row.attach_status])
     settle(att.session, volume.id)
     att.session.commit()
 

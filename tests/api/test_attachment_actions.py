@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import VolumeAttachment
 from tests.api.attachment_fakes import FakeVolumeRpc, placed_volume_fixture, rpc_fixture  # noqa: F401
-from tests.api.conftest import headers, sample, url
+from tests.api.conftest import create_volume, headers, place, sample, url
 
 INSTANCE = "16e0f9fd-7dcd-4ea3-b07a-3d5e94c598be"
+SECOND_INSTANCE = "5c0fd0a4-2b9e-4a61-9d0e-8f6f2a1c7b33"
 CONNECTOR = {"initiator": "iqn.1994-05.com.redhat:abc", "ip": "127.0.0.1", "host": "node2",
              "multipath": False, "platform": "x86_64", "os_type": "linux2"}
 
@@ -173,3 +174,37 @@ def test_force_detach_is_admin_only(client: TestClient, rpc: FakeVolumeRpc,
     unknown = _act(client, volume_id, {"os-detach": {
         "attachment_id": "a6b3c509-60c0-4645-833d-2efdf7d8e1cd"}})
     assert unknown.status_code == 404
+
+
+def test_terminate_keeps_the_access_another_instance_of_the_host_uses(
+        client: TestClient, rpc: FakeVolumeRpc, session_factory: sessionmaker[Session]) -> None:
+    """Two instances of one compute host on a multiattach volume share its initiator:
+    the first one's os-terminate_connection must not cut the second one off."""
+    kind = client.post(url("types"), headers=headers(), json={"volume_type": {
+        "name": "multi", "extra_specs": {"multiattach": "<is> True"}}})
+    assert kind.status_code == 200, kind.text
+    volume_id = create_volume(client, volume_type="multi")["id"]
+    place(session_factory, volume_id)
+    for instance in (INSTANCE, SECOND_INSTANCE):
+        assert _act(client, volume_id, {"os-reserve": None}).status_code == 202
+        assert _act(client, volume_id, {"os-initialize_connection": {
+            "connector": CONNECTOR}}).status_code == 200
+        assert _act(client, volume_id, {"os-attach": {
+            "instance_uuid": instance, "mountpoint": "/dev/vdb"}}).status_code == 202
+    assert _rows(session_factory, volume_id) == [("attached", True)] * 2
+    first, _ = (a["attachment_id"] for a in sorted(
+        _volume(client, volume_id)["attachments"], key=lambda a: a["server_id"] != INSTANCE))
+
+    assert _act(client, volume_id, {"os-begin_detaching": None}).status_code == 202
+    assert _act(client, volume_id, {"os-terminate_connection": {"connector": CONNECTOR}}
+                ).status_code == 202
+    assert _act(client, volume_id, {"os-detach": {"attachment_id": first}}).status_code == 202
+    assert rpc.exports == {volume_id: {CONNECTOR["initiator"]}}
+    assert _volume(client, volume_id)["status"] == "in-use"
+    assert _rows(session_factory, volume_id) == [("attached", True)]
+
+    assert _act(client, volume_id, {"os-terminate_connection": {"connector": CONNECTOR}}
+                ).status_code == 202
+    assert rpc.exports == {}
+    assert _act(client, volume_id, {"os-detach": {}}).status_code == 202
+    assert _volume(client, volume_id)["status"] == "available"
