@@ -12,6 +12,7 @@ from api.responses import JSONResponse
 from api.services import services
 from api.services.zones import VOLUME_BINARY
 from api.validation import read_body
+from api.views.services import cinder_binary
 from api.views.volumes import iso
 
 router = APIRouter(prefix="/v3/{project_id}/os-services", tags=["services"])
@@ -26,7 +27,7 @@ def list_services(context: ContextDep, session: SessionDep, conf: ConfigDep,
     for row in services.list_services(session, host, binary):
         state = "up" if services.is_up(conf, row) else "down"
         item: dict[str, Any] = {
-            "binary": row.binary, "host": row.host,
+            "binary": cinder_binary(row.binary), "host": row.host,
             "zone": row.availability_zone or conf.default.storage_availability_zone,
             "status": "disabled" if row.disabled else "enabled", "state": state,
             "updated_at": iso(row.last_seen_at or row.updated_at),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from api.errors import NotFound
 from api.services.services import is_up
 from api.services.zones import VOLUME_BINARY
+from api.views.services import cinder_binary, stored_binary
 from api.views.volumes import iso
 from common.config import Config
 from db.models import Service, Snapshot, Volume
@@ -19,17 +20,19 @@ __all__ = ["list_hosts", "host_usage"]
 
 def list_hosts(session: Session, conf: Config, zone: str | None,
                service: str | None) -> list[dict[str, Any]]:
-    """Cinder lists enabled services only; ``service`` matches the topic (the binary)."""
+    """Cinder lists enabled services only; ``service`` matches the topic (the binary,
+    in either spelling)."""
     statement = select(Service).where(Service.disabled.is_(False)).order_by(Service.host)
     if zone:
         statement = statement.where(Service.availability_zone == zone)
     hosts = []
     for row in session.scalars(statement):
         topic = row.topic or row.binary
-        if service and topic != service:
+        if service and topic != stored_binary(service):
             continue
         hosts.append({
-            "host_name": row.host, "service": topic, "zone": row.availability_zone,
+            "host_name": row.host, "service": cinder_binary(topic),
+            "zone": row.availability_zone,
             "service-status": "available" if is_up(conf, row) else "unavailable",
             "service-state": "disabled" if row.disabled else "enabled",
             "last-update": iso(row.last_seen_at or row.updated_at),

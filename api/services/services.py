@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequest, NotFound
 from api.validation import optional_text
+from api.views.services import cinder_binary, stored_binary
 from common.config import Config
 from db.models import Service, utcnow
 
@@ -24,12 +25,21 @@ def is_up(conf: Config, row: Service) -> bool:
     return utcnow() - row.last_seen_at <= timedelta(seconds=conf.default.service_down_time)
 
 
+def _on_host(host: str) -> ColumnElement[bool]:
+    """Cinder's host filter: ``node`` finds the node's scheduler and its ``node@backend``
+    volume services; ``node@backend`` finds that backend only."""
+    if "@" in host:
+        return Service.host == host
+    return or_(Service.host == host, Service.host.startswith(f"{host}@", autoescape=True))
+
+
 def list_services(session: Session, host: str | None, binary: str | None) -> list[Service]:
+    """``binary`` by Cinder's name or the executable's."""
     statement = select(Service).order_by(Service.binary.desc(), Service.host)
     if host:
-        statement = statement.where(Service.host == host)
+        statement = statement.where(_on_host(host))
     if binary:
-        statement = statement.where(Service.binary == binary)
+        statement = statement.where(Service.binary == stored_binary(binary))
     return list(session.scalars(statement))
 
 
@@ -41,13 +51,15 @@ def _target(body: Any) -> tuple[str, str]:
 
 
 def set_enabled(session: Session, action: str, body: Any) -> dict[str, Any]:
-    """``enable``, ``disable`` or ``disable-log-reason`` one service; the response body."""
-    host, binary = _target(body)
+    """``enable``, ``disable`` or ``disable-log-reason`` one service (``binary`` in either
+    spelling); the response body, which names it as Cinder does."""
+    host, given = _target(body)
+    binary = stored_binary(given)
     row = session.scalars(select(Service).where(Service.host == host,
                                                 Service.binary == binary)).one_or_none()
     if row is None:
-        raise NotFound(f"Service {binary} on host {host} could not be found.")
-    result: dict[str, Any] = {"host": host, "binary": binary}
+        raise NotFound(f"Service {given} on host {host} could not be found.")
+    result: dict[str, Any] = {"host": host, "binary": cinder_binary(binary)}
     if action == "enable":
         row.disabled, row.disabled_reason = False, None
     elif action == "disable":

@@ -245,8 +245,8 @@ def _all_up(services: list[dict[str, Any]] | None) -> bool:
         node_started = READY_FILE.stat().st_mtime
     except OSError:
         return False
-    return (_heartbeat_since(services, "cinderblock-scheduler", None, scheduler_started)
-            and _heartbeat_since(services, "cinderblock-volume", f"{NODE}@{BACKEND}",
+    return (_heartbeat_since(services, "cinder-scheduler", None, scheduler_started)
+            and _heartbeat_since(services, "cinder-volume", f"{NODE}@{BACKEND}",
                                  node_started))
 
 

@@ -44,6 +44,10 @@ def test_hosts_list_and_usage(client: TestClient,
         ("node2@lvm", "available", "enabled"), ("node3@old", "unavailable", "enabled")]
     assert set(hosts[0]) == {"host_name", "service", "zone", "service-status",
                              "service-state", "last-update"}
+    assert {h["service"] for h in hosts} == {"cinder-volume"}
+    for service in ("cinder-volume", "cinderblock-volume"):
+        only = client.get(url(f"os-hosts?service={service}"), headers=headers()).json()
+        assert [h["host_name"] for h in only["hosts"]] == ["node2@lvm", "node3@old"]
     usage = client.get(url("os-hosts/node2@lvm"), headers=headers()).json()["host"]
     by_project = {r["resource"]["project"]: r["resource"] for r in usage}
     assert by_project["(total)"]["volume_count"] == "3"

@@ -21,25 +21,47 @@ def _services(sessions: sessionmaker[Session]) -> None:
         ])
 
 
+def _listed(client: TestClient, query: str = "") -> list[tuple[str, str]]:
+    services = client.get(url(f"os-services{query}"), headers=headers()).json()["services"]
+    return [(s["binary"], s["host"]) for s in services]
+
+
 def test_list_shapes_and_state(client: TestClient,
                                session_factory: sessionmaker[Session]) -> None:
     _services(session_factory)
     listed = client.get(url("os-services"), headers=headers()).json()["services"]
     recorded = sample("07_services_list.json")["response"]["body"]["services"]
     assert [list(s) for s in listed] == [list(s) for s in recorded]
-    assert [(s["host"], s["state"]) for s in listed] == [("vm@fake", "up"), ("vm", "down")]
+    assert [(s["binary"], s["host"]) for s in listed] == \
+        [(s["binary"], s["host"]) for s in recorded]
+    assert [s["state"] for s in listed] == ["up", "down"]
     newer = client.get(url("os-services"), headers=headers(version="3.49")).json()
     assert newer["services"][0]["backend_state"] == "up"
-    filtered = client.get(url("os-services?binary=cinderblock-scheduler"),
-                          headers=headers()).json()["services"]
-    assert [s["host"] for s in filtered] == ["vm"]
     assert client.get(url("os-services"), headers=headers(roles="member")).status_code == 403
+
+
+def test_filters_take_either_binary_name_and_cinders_host_match(
+        client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    """``binary=cinder-volume`` (operators, Tempest) and the executable's name both find
+    the service; ``host=vm`` finds the node's backends too, ``host=vm@fake`` only that."""
+    _services(session_factory)
+    with session_factory() as session, session.begin():
+        session.add(Service(host="vm2@fake", binary="cinderblock-volume",
+                            last_seen_at=utcnow()))
+    scheduler, volume = ("cinder-scheduler", "vm"), ("cinder-volume", "vm@fake")
+    assert _listed(client, "?binary=cinder-scheduler") == [scheduler]
+    assert _listed(client, "?binary=cinderblock-scheduler") == [scheduler]
+    assert _listed(client, "?binary=cinder-volume&host=vm") == [volume]
+    assert _listed(client, "?host=vm") == [volume, scheduler]
+    assert _listed(client, "?host=vm@fake") == [volume]
+    assert _listed(client, "?host=v") == []
+    assert _listed(client, "?binary=cinder-backup") == []
 
 
 def test_disable_and_enable(client: TestClient,
                             session_factory: sessionmaker[Session]) -> None:
     _services(session_factory)
-    target = {"host": "vm@fake", "binary": "cinderblock-volume"}
+    target = {"host": "vm@fake", "binary": "cinder-volume"}
     disabled = client.put(url("os-services/disable-log-reason"), headers=headers(),
                           json={**target, "disabled_reason": "maintenance"})
     assert disabled.json() == {**target, "disabled_reason": "maintenance",
@@ -47,8 +69,11 @@ def test_disable_and_enable(client: TestClient,
     listed = client.get(url("os-services"), headers=headers()).json()["services"]
     assert listed[0]["status"] == "disabled"
     assert listed[0]["disabled_reason"] == "maintenance"
-    enabled = client.put(url("os-services/enable"), headers=headers(), json=target)
-    assert enabled.json()["status"] == "enabled"
+    enabled = client.put(url("os-services/enable"), headers=headers(),
+                         json={**target, "binary": "cinderblock-volume"})
+    assert enabled.json() == {**target, "status": "enabled", "disabled": False}
+    listed = client.get(url("os-services"), headers=headers()).json()["services"]
+    assert listed[0]["status"] == "enabled"
     missing = client.put(url("os-services/enable"), headers=headers(),
                          json={"host": "x", "binary": "y"})
     assert missing.status_code == 404

@@ -74,7 +74,7 @@ def test_the_compose_stack_serves_a_volume_end_to_end(
     mark = time.monotonic()
     assert "cinder-volumes" in node.sh("vgs --noheadings -o vg_name,pv_name")
     wait_for("the scheduler and the volume service up", lambda: _up(api) >= {
-        "cinderblock-scheduler", "cinderblock-volume"}, timeout=600, interval=3)
+        "cinder-scheduler", "cinder-volume"}, timeout=600, interval=3)
     timings["services up"] = time.monotonic() - mark
 
     mark = time.monotonic()

@@ -69,7 +69,7 @@ def test_services_volume_and_both_attach_flows(cluster: tuple[Api, Node],
     api, node = cluster
     step = Steps(capsys)
     with step("service list: scheduler and node2@lvm up"):
-        wanted = {("cinderblock-scheduler", "controller"), ("cinderblock-volume", "node2@lvm")}
+        wanted = {("cinder-scheduler", "controller"), ("cinder-volume", "node2@lvm")}
         wait_for("both services up", lambda: all(
             api.services().get(key) == "up" for key in wanted), timeout=180)
         # The guide creates a volume next; that needs the backend's capacity report too.

@@ -60,13 +60,13 @@ def test_api_create_reaches_available_and_services_show_up_then_down(
         assert volume["os-vol-host-attr:host"] == f"{node}@a#a"
         assert deployment.recorded(volume_id) == ["created"]
 
-        assert wait_for(lambda: services(client).get(("cinderblock-volume", f"{node}@a"))
+        assert wait_for(lambda: services(client).get(("cinder-volume", f"{node}@a"))
                         == "up")
-        assert services(client)[("cinderblock-scheduler", node)] == "up"
+        assert services(client)[("cinder-scheduler", node)] == "up"
         agent.signal(signal.SIGTERM)
-        assert wait_for(lambda: services(client)[("cinderblock-volume", f"{node}@a")]
+        assert wait_for(lambda: services(client)[("cinder-volume", f"{node}@a")]
                         == "down", timeout=10)
-        assert services(client)[("cinderblock-scheduler", node)] == "up"
+        assert services(client)[("cinder-scheduler", node)] == "up"
 
 
 def test_agent_killed_mid_create_does_not_create_twice(deployment: Deployment) -> None:
