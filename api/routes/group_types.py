@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from api.deps import ContextDep, RequestContext, SessionDep
+from api.deps import ConfigDep, ContextDep, RequestContext, SessionDep
 from api.errors import BadRequest, NotFound
 from api.policy import require_admin
 from api.responses import JSONResponse, accepted
 from api.services import group_types
 from api.validation import entity, read_body
+from api.views.pages import collection
 from db.models import GroupType
 
 router = APIRouter(prefix="/v3/{project_id}/group_types", tags=["group types"])
@@ -35,11 +36,18 @@ def _view(context: RequestContext, row: GroupType) -> dict[str, Any]:
 
 
 @router.get("")
-def list_group_types(context: ContextDep, session: SessionDep,
-                     is_public: str | None = None) -> JSONResponse:
+def list_group_types(request: Request, context: ContextDep, session: SessionDep,
+                     conf: ConfigDep) -> JSONResponse:
+    """Sorted and paged as Cinder's (``sort``, ``sort_key``/``sort_dir``, ``limit``,
+    ``marker``, ``offset``), filtered on ``is_public``."""
     _served(context)
-    rows = group_types.list_types(session, context, is_public)
-    return JSONResponse({"group_types": [_view(context, row) for row in rows]})
+    params = request.query_params.multi_items()
+    query = group_types.list_query(context, params, conf.default.osapi_max_limit)
+    rows = group_types.list_types(session, context, query)
+    return JSONResponse(collection(context, "group_types",
+                                   [_view(context, row) for row in rows],
+                                   path="group_types", query=params, limit=query.limit,
+                                   count=None))
 
 
 @router.post("", status_code=202)

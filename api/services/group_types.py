@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
 from api.errors import BadRequest, NotFound
+from api.services.listing import Listing, ListQuery
 from api.services.metadata import merge
 from api.services.volume_types import flush_unique, spec_pairs, type_name
 from api.validation import boolean, optional_text
 from db.models import Group, GroupType, GroupTypeSpec
 
-__all__ = ["find", "list_types", "create", "update", "remove", "specs", "set_specs",
-           "delete_spec"]
+__all__ = ["GROUP_TYPES", "find", "list_query", "list_types", "create", "update", "remove",
+           "specs", "set_specs", "delete_spec"]
+
+_SORT_KEYS = {"created_at": GroupType.created_at, "updated_at": GroupType.updated_at,
+              "id": GroupType.id, "name": GroupType.name,
+              "description": GroupType.description, "is_public": GroupType.is_public}
+# Cinder reads only these from a group type list's query string and ignores the rest.
+_QUERY_KEYS = frozenset({"limit", "marker", "offset", "sort", "sort_key", "sort_dir",
+                         "is_public"})
+
+
+def _visible(context: RequestContext, key: str, text: str, like: bool
+             ) -> ColumnElement[bool]:
+    """Admins ask for public (true), private (false) or both (none); everyone else sees
+    the public types whatever they ask (cinderblock keeps no group type access list)."""
+    if not context.is_admin:
+        return GroupType.is_public.is_(True)
+    if text.strip().lower() == "none":
+        return true()
+    return GroupType.is_public.is_(boolean(text, "is_public"))
+
+
+GROUP_TYPES = Listing(model=GroupType, sort_keys=_SORT_KEYS,
+                      user_filters=frozenset({"is_public"}), admin_filters=frozenset(),
+                      condition=_visible, project_scoped=False)
 
 
 def find(session: Session, context: RequestContext, type_id: str) -> GroupType:
@@ -26,13 +51,18 @@ def find(session: Session, context: RequestContext, type_id: str) -> GroupType:
     return row
 
 
-def list_types(session: Session, context: RequestContext, is_public: str | None
+def list_query(context: RequestContext, params: Sequence[tuple[str, str]], max_limit: int
+               ) -> ListQuery:
+    """Without ``is_public`` Cinder lists the public types only, to admins too."""
+    query = GROUP_TYPES.parse(context, [(k, v) for k, v in params if k in _QUERY_KEYS],
+                              max_limit)
+    query.filters.setdefault("is_public", "true")
+    return query
+
+
+def list_types(session: Session, context: RequestContext, query: ListQuery
                ) -> list[GroupType]:
-    statement = select(GroupType).order_by(GroupType.created_at, GroupType.id)
-    if not context.is_admin:
-        statement = statement.where(GroupType.is_public.is_(True))
-    elif is_public is not None and is_public.lower() != "none":
-        statement = statement.where(GroupType.is_public.is_(boolean(is_public, "is_public")))
+    statement, _ = GROUP_TYPES.page(session, context, select(GroupType), query)
     return list(session.scalars(statement))
 
 
