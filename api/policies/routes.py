@@ -83,6 +83,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("GET", "/groups"): "group:get_all",
     ("GET", "/groups/detail"): "group:get_all",
     ("POST", "/groups"): "group:create",
+    ("POST", "/groups/action"): "group:create",
     ("GET", "/groups/{group_id}"): "group:get",
     ("PUT", "/groups/{group_id}"): "group:update",
     ("POST", "/groups/{group_id}/action"): _WRITE,

@@ -8,11 +8,18 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from api.deps import AgentDep, ConfigDep, ContextDep, RequestContext, SessionDep
+from api.deps import (
+    AgentDep,
+    ConfigDep,
+    ContextDep,
+    RequestContext,
+    SchedulerDep,
+    SessionDep,
+)
 from api.errors import BadRequest, NotFound
 from api.responses import JSONResponse, accepted
-from api.services import groups
-from api.validation import boolean, entity, read_body
+from api.services import group_sources, groups
+from api.validation import boolean, entity, read_body, reject_unexpected
 from api.views.pages import collection
 from api.views.volumes import iso
 from db.models import Group
@@ -36,7 +43,8 @@ def _detail(context: RequestContext, session: Session, row: Group,
         "volume_types": [m.volume_type_id for m in row.volume_types],
     }
     if version.at_least("snapshot_group_snapshot_id"):
-        body.update({"group_snapshot_id": None, "source_group_id": None})
+        body.update({"group_snapshot_id": row.group_snapshot_id,
+                     "source_group_id": row.source_group_id})
     if list_volume and version.at_least("group_volume_list"):
         body["volumes"] = groups.member_ids(session, row)
     if version.at_least("group_replication_status"):
@@ -63,6 +71,19 @@ def create_group(body: BodyDep, context: ContextDep, session: SessionDep,
                  conf: ConfigDep) -> JSONResponse:
     _served(context)
     row = groups.create(session, context, conf, entity(body, "group"))
+    return JSONResponse({"group": {"id": row.id, "name": row.name}}, status_code=202)
+
+
+@router.post("/action", status_code=202)
+def create_group_from_source(body: BodyDep, context: ContextDep, session: SessionDep,
+                             conf: ConfigDep, scheduler: SchedulerDep) -> JSONResponse:
+    """``create-from-src`` (3.14): a new group copied from a group snapshot or a group."""
+    _served(context)
+    if not context.microversion.at_least("group_snapshots"):
+        raise NotFound("The resource could not be found.")
+    spec = entity(body, "create-from-src")
+    reject_unexpected(body, {"create-from-src"})
+    row = group_sources.create_from_source(session, context, conf, scheduler, spec)
     return JSONResponse({"group": {"id": row.id, "name": row.name}}, status_code=202)
 
 
