@@ -18,9 +18,6 @@ from api.views import attachments as view
 router = APIRouter(prefix="/v3/{project_id}/attachments", tags=["attachments"])
 BodyDep = Annotated[Any, Depends(read_body)]
 
-_FILTERS = ("volume_id", "status", "instance_id", "attach_status")
-
-
 def _served(context: RequestContext, feature: str = "attachments") -> None:
     """Below its microversion the resource does not exist (sample 46)."""
     if not context.microversion.at_least(feature):
@@ -63,22 +60,10 @@ def create_attachment(body: BodyDep, context: ContextDep, session: SessionDep,
 
 def _listing(request: Request, context: RequestContext, session: SessionDep, max_limit: int,
              *, detailed: bool) -> JSONResponse:
-    params = request.query_params
-    filters = {key: params[key] for key in _FILTERS if key in params}
-    limit = min(_count(params.get("limit"), "limit", max_limit), max_limit)
-    offset = _count(params.get("offset"), "offset", 0)
-    rows = attachments.list_rows(session, context, filters, "all_tenants" in params,
-                                 limit, offset)
-    return JSONResponse(view.attachment_list(rows, detailed=detailed))
-
-
-def _count(value: str | None, name: str, default: int) -> int:
-    if value is None:
-        return default
-    if not value.isdigit():
-        raise BadRequest(f"Invalid input received: {name} must be an integer "
-                         "greater than or equal to 0")
-    return int(value)
+    query = attachments.ATTACHMENTS.parse(context, request.query_params.multi_items(),
+                                          max_limit)
+    return JSONResponse(view.attachment_list(attachments.list_rows(session, context, query),
+                                             detailed=detailed))
 
 
 @router.get("")

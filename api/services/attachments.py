@@ -16,21 +16,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
 from api.errors import ApiError, BadRequest, Conflict, NotFound, ServiceUnavailable
 from api.services import volume_types, volumes
+from api.services.listing import Listing, ListQuery
 from api.services.volume_rpc import VolumeRpc
 from common.messaging import MessagingError, MessagingTimeout, RemoteError
 from db import states
 from db.models import Volume, VolumeAttachment, utcnow
 
 __all__ = [
-    "Attacher", "BackendFailure", "check_connector", "is_multiattach", "find", "list_rows",
-    "reserve", "connect", "reexport", "complete", "delete", "force_delete", "disconnect",
-    "settle", "pending", "by_initiator", "readonly",
+    "ATTACHMENTS", "Attacher", "BackendFailure", "check_connector", "is_multiattach", "find",
+    "list_rows", "reserve", "connect", "reexport", "complete", "delete", "force_delete",
+    "disconnect", "settle", "pending", "by_initiator", "readonly",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -93,20 +94,31 @@ def find(session: Session, context: RequestContext, attachment_id: str) -> Volum
     return row
 
 
-def list_rows(session: Session, context: RequestContext, filters: dict[str, str],
-              all_tenants: bool, limit: int, offset: int) -> Sequence[VolumeAttachment]:
-    """Attachments of the caller's volumes (of all projects for an admin who asks)."""
-    statement = (select(VolumeAttachment).join(Volume)
-                 .order_by(VolumeAttachment.created_at.desc(), VolumeAttachment.id))
-    if not (all_tenants and context.is_admin):
-        statement = statement.where(Volume.project_id == context.project_id)
-    columns = {"volume_id": VolumeAttachment.volume_id,
-               "instance_id": VolumeAttachment.instance_uuid,
-               "status": VolumeAttachment.attach_status,
-               "attach_status": VolumeAttachment.attach_status}
-    for key, value in filters.items():
-        statement = statement.where(columns[key] == value)
-    return session.scalars(statement.limit(limit).offset(offset)).all()
+def _filter_condition(context: RequestContext, key: str, text: str, like: bool
+                      ) -> ColumnElement[bool]:
+    return _FILTER_COLUMNS[key] == text
+
+
+_FILTER_COLUMNS = {"volume_id": VolumeAttachment.volume_id,
+                   "instance_id": VolumeAttachment.instance_uuid,
+                   "status": VolumeAttachment.attach_status,
+                   "attach_status": VolumeAttachment.attach_status}
+_SORT_KEYS = {name: getattr(VolumeAttachment, name) for name in (
+    "id", "created_at", "updated_at", "volume_id", "instance_uuid", "attached_host",
+    "mountpoint", "attach_time", "detach_time", "attach_status", "attach_mode")}
+# Attachments belong to their volume's project.
+ATTACHMENTS = Listing(model=VolumeAttachment, sort_keys=_SORT_KEYS,
+                      user_filters=frozenset(_FILTER_COLUMNS), admin_filters=frozenset(),
+                      condition=_filter_condition,
+                      owned_by=lambda project: VolumeAttachment.volume.has(
+                          Volume.project_id == project))
+
+
+def list_rows(session: Session, context: RequestContext, query: ListQuery
+              ) -> Sequence[VolumeAttachment]:
+    """One page of the caller's attachments (of all projects for an admin who asks)."""
+    statement, _ = ATTACHMENTS.page(session, context, select(VolumeAttachment), query)
+    return session.scalars(statement).all()
 
 
 def pending(volume: Volume) -> VolumeAttachment | None:

@@ -90,6 +90,13 @@ class Listing:
     condition: Condition
     # False for resources that belong to no project (QoS specs): no scoping by project.
     project_scoped: bool = True
+    # The rows of a project, for a model with no project_id of its own (attachments).
+    owned_by: Callable[[str], ColumnElement[bool]] | None = None
+
+    def _owned(self, project_id: str) -> ColumnElement[bool]:
+        if self.owned_by is not None:
+            return self.owned_by(project_id)
+        return self.model.project_id == project_id
 
     def parse(self, context: RequestContext, query: Sequence[tuple[str, str]],
               max_limit: int) -> ListQuery:
@@ -152,7 +159,7 @@ class Listing:
                  ) -> Select[Any]:
         """Project scoping plus every filter of ``query``."""
         if self._scoped(query):
-            statement = statement.where(self.model.project_id == context.project_id)
+            statement = statement.where(self._owned(context.project_id))
         for key, text in query.filters.items():
             if key == "project_id" and not query.all_projects:
                 continue
@@ -165,7 +172,7 @@ class Listing:
         keys = [self.sort_keys[key] for key, _ in query.sort]
         marker = select(*keys).where(self.model.id == query.marker)
         if self._scoped(query):
-            marker = marker.where(self.model.project_id == context.project_id)
+            marker = marker.where(self._owned(context.project_id))
         marker_values = session.execute(marker).first()
         if marker_values is None:
             raise NotFound(f"Marker {query.marker} could not be found.")
