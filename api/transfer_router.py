@@ -33,9 +33,8 @@ def _view(context: RequestContext, row: Transfer, collection_name: str, *, detai
     if detail and context.microversion.at_least("transfer_no_snapshots"):
         body["no_snapshots"] = row.no_snapshots
     if detail and context.microversion.at_least("transfer_history"):
-        # Accepted transfers are removed, so a visible one is never accepted yet.
-        body.update({"destination_project_id": None, "source_project_id": row.project_id,
-                     "accepted": False})
+        body.update({"destination_project_id": row.destination_project_id,
+                     "source_project_id": row.project_id, "accepted": row.accepted})
     body["links"] = links(context, collection_name, row.id, row.project_id)
     return body
 

@@ -5,8 +5,10 @@ attached meanwhile); the auth key is returned once and only its salted HMAC is
 stored. Accepting is one transaction: the key is checked, the receiving project's
 quota is reserved (413 if it has no room) and the giver's released, the volume
 (and its snapshots unless ``no_snapshots``) change project under a guarded
-UPDATE, and the offer is removed, so a quota can never count a volume twice or
-not at all.
+UPDATE, and the offer is marked accepted, so a quota can never count a volume twice
+or not at all. An accepted transfer stays as a record of who gave the volume to whom
+(3.57: ``source_project_id``, ``destination_project_id``, ``accepted``) but, as in
+Cinder, where it is soft-deleted, no list, show, accept or delete finds it again.
 """
 
 from __future__ import annotations
@@ -63,10 +65,18 @@ def _hash(salt: str, auth_key: str) -> str:
     return hmac.new(salt.encode(), auth_key.encode(), hashlib.sha256).hexdigest()
 
 
+def _open(session: Session, transfer_id: str) -> Transfer:
+    """A transfer not accepted yet, whoever offered it."""
+    row = session.get(Transfer, transfer_id)
+    if row is None or row.accepted:
+        raise NotFound(f"Transfer {transfer_id} could not be found.")
+    return row
+
+
 def find(session: Session, context: RequestContext, transfer_id: str) -> Transfer:
     """The giver's view: other projects get 404 (they accept by id and key instead)."""
-    row = session.get(Transfer, transfer_id)
-    if row is None or not context.can_access(row.project_id):
+    row = _open(session, transfer_id)
+    if not context.can_access(row.project_id):
         raise NotFound(f"Transfer {transfer_id} could not be found.")
     return row
 
@@ -133,9 +143,7 @@ def accept(session: Session, context: RequestContext, conf: Config, transfer_id:
     if isinstance(auth_key, bool) or not isinstance(auth_key, (str, int)):
         raise invalid("auth_key", auth_key, f"{auth_key!r} is not of type 'string', "
                                             "'integer'")
-    row = session.get(Transfer, transfer_id)
-    if row is None:
-        raise NotFound(f"Transfer {transfer_id} could not be found.")
+    row = _open(session, transfer_id)
     if not hmac.compare_digest(_hash(row.salt, str(auth_key)), row.crypt_hash):
         raise BadRequest(f"Invalid auth key: Attempt to transfer {transfer_id} with invalid "
                          "auth key.")
@@ -166,14 +174,14 @@ def accept(session: Session, context: RequestContext, conf: Config, transfer_id:
         session.execute(update(Snapshot).where(Snapshot.id.in_([s.id for s in moved]))
                         .values(project_id=context.project_id, user_id=context.user_id)
                         .execution_options(synchronize_session=False))
-    session.expunge(row)  # still shown in the answer once its row is gone
-    session.execute(delete(Transfer).where(Transfer.id == row.id)
-                    .execution_options(synchronize_session=False))
+    row.accepted = True
+    row.destination_project_id = context.project_id
     quota.commit(session, [*taken, *released])
     session.commit()
     return row
 
 
 def listed(session: Session, context: RequestContext, query: ListQuery) -> list[Transfer]:
-    statement, _ = TRANSFERS.page(session, context, select(Transfer), query)
+    statement, _ = TRANSFERS.page(session, context,
+                                  select(Transfer).where(Transfer.accepted.is_(False)), query)
     return list(session.scalars(statement))

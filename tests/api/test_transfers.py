@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import QuotaUsage, Snapshot, Transfer
+from db.models import QuotaUsage, Snapshot, Transfer, Volume
 from tests.api.conftest import OTHER_PROJECT, PROJECT, create_volume, headers, place, url
 
 RECEIVER = headers(OTHER_PROJECT, roles="member", user="bob")
@@ -132,3 +132,49 @@ def test_volume_transfers_from_3_55_with_no_snapshots_and_history(
                            headers=headers(OTHER_PROJECT, roles="member", version="3.57"),
                            json={"accept": {"auth_key": offer["auth_key"]}})
     assert accepted.status_code == 202
+
+
+def test_accepted_transfers_stay_as_history_that_no_list_shows(
+        client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    """As in Cinder, whose accepted transfers are soft-deleted rows with ``accepted`` and
+    ``destination_project_id`` set: kept, but found by no list, show or accept."""
+    volume = _available(client, session_factory)
+    offer = _offer(client, volume["id"], "volume-transfers", "3.57")
+    # Keys of Cinder's api-ref samples volume_transfers/v3.57/volume-transfers-*.json.
+    assert set(offer) == {"accepted", "auth_key", "created_at", "destination_project_id", "id",
+                          "links", "name", "no_snapshots", "source_project_id", "volume_id"}
+    path = url(f"volume-transfers/{offer['id']}")
+    shown = client.get(path, headers=headers(version="3.57")).json()["transfer"]
+    assert set(shown) == set(offer) - {"auth_key"}
+    accept = {"accept": {"auth_key": offer["auth_key"]}}
+    receiver = headers(OTHER_PROJECT, roles="member", version="3.57")
+    assert client.post(url(f"volume-transfers/{offer['id']}/accept", OTHER_PROJECT),
+                       headers=receiver, json=accept).status_code == 202
+    with session_factory() as session:
+        kept = session.get(Transfer, offer["id"])
+        assert (kept.accepted, kept.project_id, kept.destination_project_id) == \
+            (True, PROJECT, OTHER_PROJECT)
+    again = client.post(url(f"volume-transfers/{offer['id']}/accept", OTHER_PROJECT),
+                        headers=receiver, json=accept)
+    assert again.json()["itemNotFound"]["message"] == \
+        f"Transfer {offer['id']} could not be found."
+    for project, caller in ((PROJECT, headers(version="3.57")), (OTHER_PROJECT, receiver)):
+        for listing in ("volume-transfers", "volume-transfers/detail"):
+            assert client.get(url(f"{listing}?all_tenants=1", project), headers=caller
+                              ).json()["transfers"] == []
+    assert client.get(path, headers=headers(version="3.57")).status_code == 404
+    assert client.delete(path, headers=headers(version="3.57")).status_code == 404
+
+    back = client.post(url("volume-transfers", OTHER_PROJECT), headers=receiver,
+                       json={"transfer": {"volume_id": volume["id"]}}).json()["transfer"]
+    assert (back["source_project_id"], back["accepted"]) == (OTHER_PROJECT, False)
+    assert [t["id"] for t in client.get(url("volume-transfers", OTHER_PROJECT),
+                                        headers=receiver).json()["transfers"]] == [back["id"]]
+    assert client.delete(url(f"volume-transfers/{back['id']}", OTHER_PROJECT),
+                         headers=receiver).status_code == 202
+    with session_factory() as session, session.begin():
+        session.execute(update(Volume).where(Volume.id == volume["id"]).values(host=None))
+    assert client.delete(url(f"volumes/{volume['id']}", OTHER_PROJECT),
+                         headers=receiver).status_code == 202
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Transfer)) == 0
