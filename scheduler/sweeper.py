@@ -8,20 +8,22 @@ Every ``task_sweep_interval`` each scheduler sweeps; for work older than
 
 - an unplaced create is cast to the scheduler again (the API died between its
   commit and its cast);
-- a create or delete whose owner is up is cast to the owner again: every handler
-  is idempotent, so a lost cast is redone and a slow one costs one look-up;
+- a create, delete or extend whose owner is up is cast to the owner again: every
+  handler is idempotent (an extend to a size already reached succeeds), so a lost
+  cast is redone and a slow one costs one look-up; an extend's new size and
+  reservations come from the record the API left (``db.agent_messages``);
 - work whose owner has been down (no heartbeat) for longer than the timeout fails
   into its error status with a ``status_reason`` naming the owner; a failed create
   keeps its host, so deleting the volume removes whatever the backend made;
-- other work (extending, attaching, ...) cannot be sent again (its argument, e.g.
-  the new size, is not on the row) and fails into its error status, or for the
-  API's own attach and detach steps returns to the status it came from.
+- other work (reverting, an extend with no record, ...) cannot be sent again and
+  fails into its error status, or for the API's own attach and detach steps
+  returns to the status it came from.
 
 Several schedulers may sweep at once: each change is an UPDATE guarded on the
 status and the stamp it read, so exactly one of them acts on a row.
 
-An agent that comes back after being down gets its unfinished creates and deletes
-cast again at its first heartbeat (:meth:`Sweeper.resume`), instead of waiting for
+An agent that comes back after being down gets its unfinished creates, deletes and
+extends cast again at its first heartbeat (:meth:`Sweeper.resume`), instead of waiting for
 the timeout. The same sweep also expires quota reservations.
 """
 
@@ -38,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import Config
 from common.messaging import volume_topic
 from db import quota
+from db.agent_messages import pending_extend
 from db.models import Service, Snapshot, Volume, VolumeAttachment, utcnow
 from db.session import session_scope
 from db.states import ATTACHMENT, SNAPSHOT, VOLUME, StateMachine
@@ -62,7 +65,7 @@ _SNAPSHOT_FAILED = {
 }
 _ATTACH_STEPS = ("attaching", "detaching")
 _ATTACHMENT_UNDONE = {"attaching": "error_attaching", "detaching": "attached"}
-_RESENDABLE = ("creating", "deleting")
+_RESENDABLE = ("creating", "deleting", "extending")
 
 
 @dataclass(frozen=True)
@@ -182,9 +185,12 @@ class Sweeper:
         if task.status in _ATTACH_STEPS:
             self._undo_attach_step(task, report)
         elif task.status in _RESENDABLE and task.owner_up:
-            if self._restamp(task, now):
-                self._resend(task.id)
+            if not self._restamp(task, now):
+                return
+            if self._resend(task.id):
                 report.resent.append(task.id)
+            else:
+                self._fail(VOLUME, task, _VOLUME_FAILED[task.status], report)
         else:
             self._fail(VOLUME, task, _VOLUME_FAILED[task.status], report)
 
@@ -230,13 +236,16 @@ class Sweeper:
                 LOG.warning("volume %s: %s; back to %s", task.id, reason, target)
                 report.failed.append(task.id)
 
-    def _resend(self, volume_id: str) -> None:
+    def _resend(self, volume_id: str) -> bool:
+        """Cast the volume's work again; False when it cannot be (an extend with no
+        record of its new size)."""
         with self.sessions() as session:
             volume = session.get(Volume, volume_id)
             if volume is None:
-                return
+                return True
             message = volume_message(volume)
             status = volume.status
+            extend = pending_extend(volume)
         if status == "creating" and not message["host"]:
             LOG.warning("volume %s: unplaced create sent to the scheduler again", volume_id)
             self.scheduler.transport.cast("scheduler", "create_volume",
@@ -248,9 +257,18 @@ class Sweeper:
             LOG.warning("volume %s: delete sent to %s again", volume_id, message["host"])
             self.scheduler.transport.cast(volume_topic(message["host"]), "delete_volume",
                                           {"volume": message})
+        elif status == "extending":
+            if extend is None:
+                return False
+            LOG.warning("volume %s: extend to %d GiB sent to %s again", volume_id,
+                        extend.new_size, message["host"])
+            self.scheduler.transport.cast(volume_topic(message["host"]), "extend_volume",
+                                          {"volume": message, "new_size": extend.new_size,
+                                           "reservations": extend.reservations})
+        return True
 
     def resume(self, owner: str) -> list[str]:
-        """Send again the creates and deletes placed on ``owner`` (``node@backend``):
+        """Send again the creates, deletes and extends placed on ``owner`` (``node@backend``):
         it has just come back, and what it held when it went down must not wait for
         the timeout."""
         with self.sessions() as session:
@@ -258,12 +276,11 @@ class Sweeper:
                 select(Volume.id)
                 .where(Volume.host.startswith(f"{owner}#", autoescape=True),
                        Volume.status.in_(_RESENDABLE))))
-        for volume_id in ids:
-            self._resend(volume_id)
-        if ids:
-            LOG.info("%s is back: %d unfinished create(s)/delete(s) sent again", owner,
-                     len(ids))
-        return ids
+        resent = [volume_id for volume_id in ids if self._resend(volume_id)]
+        if resent:
+            LOG.info("%s is back: %d unfinished create(s), delete(s) or extend(s) sent "
+                     "again", owner, len(resent))
+        return resent
 
 
 def returning(session: Session, host: str, binary: str, down_after: float) -> bool:

@@ -24,6 +24,7 @@ from api.validation import boolean, size
 from common.config import Config
 from common.messaging import MessagingError
 from db import quota, states
+from db.agent_messages import record_extend
 from db.models import Snapshot, Volume, VolumeAdminMetadata
 
 __all__ = ["ActionContext", "ACTIONS", "ACTION_RULES", "action", "perform"]
@@ -141,6 +142,7 @@ def extend(ctx: ActionContext, row: Volume, args: Any) -> int:
                                     task_owner=ctx.context.request_id),
          BadRequest(f"Invalid volume: Volume {row.id} changed status while being "
                     "extended; retry."))
+    record_extend(row, new_size, reservations)
     session.commit()
     session.refresh(row)
     try:

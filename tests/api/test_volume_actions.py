@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.agent_messages import PendingExtend, pending_extend
 from db.models import QuotaUsage, Volume, VolumeAdminMetadata
 from tests.api.conftest import (
     PROJECT,
@@ -41,6 +42,10 @@ def test_extend_reserves_quota_and_casts_agent(
         gigabytes = session.scalars(select(QuotaUsage).where(
             QuotaUsage.project_id == PROJECT, QuotaUsage.resource == "gigabytes")).one()
         assert (gigabytes.in_use, gigabytes.reserved) == (1, 2)
+        # What the sweeper needs to send the extend again if the agent loses it.
+        row = session.get(Volume, volume["id"])
+        assert row is not None
+        assert pending_extend(row) == PendingExtend(3, args["reservations"])
     busy = _act(client, volume["id"], {"os-extend": {"new_size": 4}})
     assert busy.status_code == 400
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import Config, load
 from db import quota
+from db.agent_messages import record_extend
 from db.models import (
     QuotaUsage,
     Service,
@@ -142,13 +143,42 @@ def test_an_owner_never_seen_counts_as_down(session_factory: sessionmaker[Sessio
     assert make_sweeper(session_factory, transport, conf).sweep().failed == [volume_id]
 
 
-def test_extending_on_a_live_owner_fails_since_the_new_size_is_unknown(
+def add_extend(sessions: sessionmaker[Session], started: float, new_size: int = 3,
+               host: str = f"{OWNER}#lvm") -> str:
+    """A volume ``extending`` with the record the API leaves for the sweeper."""
+    volume_id = add_volume(sessions, "extending", started, host=host)
+    with session_scope(sessions) as session:
+        volume = session.get(Volume, volume_id)
+        assert volume is not None
+        record_extend(volume, new_size, [f"reservation-of-{volume_id}"])
+    return volume_id
+
+
+def test_an_extend_of_a_live_owner_is_sent_again_to_its_recorded_size(
+        session_factory: sessionmaker[Session], transport: RecordingFakeTransport,
+        conf: Config) -> None:
+    """The agent's extend is idempotent (an LV already at the size is left alone), so
+    a lost extend is sent again like a create, not failed."""
+    add_service(session_factory, ago(1))
+    volume_id = add_extend(session_factory, TIMEOUT + 1, new_size=4)
+    first = make_sweeper(session_factory, transport, conf).sweep()
+    second = make_sweeper(session_factory, transport, conf).sweep()
+    assert (first.resent, first.failed, second.resent) == ([volume_id], [], [])
+    [(target, method, args)] = transport.casts
+    assert (target, method) == (f"volume.{OWNER}", "extend_volume")
+    assert (args["volume"]["id"], args["volume"]["size"]) == (volume_id, 1)
+    assert (args["new_size"], args["reservations"]) == (4, [f"reservation-of-{volume_id}"])
+    assert status_of(session_factory, volume_id) == ("extending", None)
+
+
+def test_an_extend_with_no_record_of_its_size_fails(
         session_factory: sessionmaker[Session], transport: RecordingFakeTransport,
         conf: Config) -> None:
     add_service(session_factory, ago(1))
     volume_id = add_volume(session_factory, "extending", TIMEOUT + 1)
     assert make_sweeper(session_factory, transport, conf).sweep().failed == [volume_id]
     assert status_of(session_factory, volume_id)[0] == "error_extending"
+    assert transport.casts == []
 
 
 def test_a_revert_whose_agent_died_ends_in_error_as_cinder_leaves_a_failed_revert(
@@ -187,15 +217,18 @@ def test_expired_reservations_are_given_back(session_factory: sessionmaker[Sessi
         assert (usage.in_use, usage.reserved) == (0, 0)
 
 
-def test_resume_sends_only_the_returning_owners_creates_and_deletes(
+def test_resume_sends_only_the_returning_owners_creates_deletes_and_extends(
         session_factory: sessionmaker[Session], transport: RecordingFakeTransport,
         conf: Config) -> None:
     creating = add_volume(session_factory, "creating", 1)
     deleting = add_volume(session_factory, "deleting", 1)
+    extending = add_extend(session_factory, 1)
+    add_volume(session_factory, "extending", 1)
     add_volume(session_factory, "available", None)
     add_volume(session_factory, "creating", 1, host="other@lvm#lvm")
+    add_extend(session_factory, 1, host="other@lvm#lvm")
     resumed = make_sweeper(session_factory, transport, conf).resume(OWNER)
-    assert sorted(resumed) == sorted([creating, deleting])
+    assert sorted(resumed) == sorted([creating, deleting, extending])
     assert {target for target, _, _ in transport.casts} == {f"volume.{OWNER}"}
 
 
