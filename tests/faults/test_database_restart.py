@@ -1,7 +1,10 @@
-"""PostgreSQL stopped and started under API traffic: requests in flight or during the
-outage answer 503 in Cinder's body (never a 500, never a dropped connection), the
-same API process serves again once the server is back, and the work the scheduler
-lost meanwhile is finished by the sweeper."""
+"""The database server (PostgreSQL, then MariaDB) stopped and started under API traffic:
+requests in flight or during the outage answer 503 in Cinder's body (never a 500,
+never a dropped connection), the same API process serves again once the server is
+back, and the work the scheduler lost meanwhile is finished by the sweeper.
+
+Other tests of the machine may use the same servers at the time, so the outage is
+kept to a few seconds and the server is started again whatever happens."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -24,28 +28,62 @@ from tests.messaging.cluster import Deployment, wait_for
 OUTAGE_SECONDS = 3
 
 
-def pg_ctlcluster(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
-                   check=True, capture_output=True, timeout=120)
+@dataclass(frozen=True)
+class Server:
+    """How this machine stops and starts one database server (the machine page of env
+    gives the start commands)."""
+
+    name: str
+    stop_command: list[str]
+    start_command: list[str]
+    ready_command: list[str]
+
+    def _run(self, command: list[str]) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(command, capture_output=True, timeout=120)
+
+    def stop(self) -> None:
+        self._run(self.stop_command).check_returncode()
+
+    def ready(self) -> bool:
+        return self._run(self.ready_command).returncode == 0
+
+    def start(self) -> None:
+        """Start and wait until it takes connections (MariaDB's start returns at once)."""
+        self._run(self.start_command).check_returncode()
+        wait_for(self.ready, timeout=60)
 
 
-def postgres_running() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], timeout=30).returncode == 0
+def _postgresql() -> Server:
+    cluster = ["pg_ctlcluster", "--skip-systemctl-redirect",
+               sorted(os.listdir("/etc/postgresql"))[-1], "main"]
+    return Server("PostgreSQL", [*cluster, "stop"], [*cluster, "start"],
+                  ["pg_isready", "-h", "127.0.0.1", "-q"])
+
+
+def _mariadb() -> Server:
+    daemon = ["start-stop-daemon", "--oknodo", "--exec", "/usr/sbin/mariadbd"]
+    # TERM is MariaDB's clean shutdown; the retry waits until the process is gone.
+    return Server("MariaDB", [*daemon, "--stop", "--retry", "TERM/60"],
+                  [*daemon, "--start", "--background"],
+                  ["mariadb-admin", "-h", "127.0.0.1", "-u", "root", "--silent", "ping"])
+
+
+SERVERS = {"postgresql": _postgresql, "mysql": _mariadb}
 
 
 @pytest.fixture
-def postgres_url(db_url: str) -> str:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the restart fault runs on PostgreSQL")
-    return db_url
+def server(db_url: str) -> Server:
+    make = SERVERS.get(db_url.split(":", 1)[0].split("+", 1)[0])
+    if make is None:
+        pytest.skip("the restart fault needs a database server (PostgreSQL or MariaDB)")
+    return make()
 
 
 @pytest.fixture
-def deployment(tmp_path: pathlib.Path, broker_url: str, postgres_url: str,
+def deployment(tmp_path: pathlib.Path, broker_url: str, db_url: str, server: Server,
                session_factory: sessionmaker[Session],
                transport: Transport) -> Iterator[Deployment]:
-    with running(tmp_path, broker_url, postgres_url, session_factory, transport) as made:
+    with running(tmp_path, broker_url, db_url, session_factory, transport) as made:
         yield made
 
 
@@ -80,7 +118,7 @@ class Traffic:
 
 
 def test_database_restart_during_api_traffic(
-        deployment: Deployment, session_factory: sessionmaker[Session],
+        deployment: Deployment, server: Server, session_factory: sessionmaker[Session],
         summary: list[str]) -> None:
     started = time.monotonic()
     # An outage shorter than service_down_time and stuck_task_timeout, as in production
@@ -92,11 +130,11 @@ def test_database_restart_during_api_traffic(
     traffic.thread.start()
     try:
         wait_for(lambda: traffic.answers["202"] >= 3)
-        pg_ctlcluster("stop")
+        server.stop()
         time.sleep(OUTAGE_SECONDS)
     finally:
-        if not postgres_running():
-            pg_ctlcluster("start")
+        if not server.ready():
+            server.start()
     back = time.monotonic()
     mark = traffic.answers["200"]
     wait_for(lambda: traffic.ok_since(mark), timeout=30)
@@ -112,7 +150,7 @@ def test_database_restart_during_api_traffic(
     assert {v.status for v in volumes.values()} == {"available"}, \
         [v.status_reason for v in volumes.values()]
     assert len(volumes) == traffic.answers["202"]
-    summary.append(f"PostgreSQL down {OUTAGE_SECONDS}s under API traffic: "
+    summary.append(f"{server.name} down {OUTAGE_SECONDS}s under API traffic: "
                    f"{dict(sorted(traffic.answers.items()))}, served again {recovered:.1f}s "
                    f"after start without an API restart, {len(volumes)} volumes available "
                    f"({time.monotonic() - started:.0f}s)")
