@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from api.deps import ConfigDep, ContextDep, SessionDep
-from api.errors import BadRequest
 from api.policy import require_admin
 from api.responses import JSONResponse
 from api.services import quotas
@@ -28,7 +27,5 @@ def update_quota_class(class_name: str, body: Annotated[Any, Depends(read_body)]
                        context: ContextDep, session: SessionDep, conf: ConfigDep
                        ) -> JSONResponse:
     require_admin(context, "volume_extension:quota_classes:update")
-    if not isinstance(body, dict) or "quota_class_set" not in body:
-        raise BadRequest("Missing required element 'quota_class_set' in request body.")
-    return JSONResponse({"quota_class_set": quotas.update_class(
-        session, conf, class_name, body["quota_class_set"])})
+    return JSONResponse({"quota_class_set": quotas.update_class(session, conf, class_name,
+                                                                body)})

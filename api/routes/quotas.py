@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from api.deps import ConfigDep, ContextDep, SessionDep
-from api.errors import BadRequest
 from api.policy import require_admin
 from api.responses import JSONResponse
 from api.services import quotas
@@ -39,9 +38,7 @@ def update_quota_set(target: str, body: Annotated[Any, Depends(read_body)],
                      context: ContextDep, session: SessionDep, conf: ConfigDep
                      ) -> JSONResponse:
     require_admin(context, "volume_extension:quotas:update")
-    if not isinstance(body, dict) or "quota_set" not in body:
-        raise BadRequest("Missing required element 'quota_set' in request body.")
-    return JSONResponse({"quota_set": quotas.update(session, conf, target, body["quota_set"])})
+    return JSONResponse({"quota_set": quotas.update(session, conf, target, body)})
 
 
 @router.delete("/os-quota-sets/{target}")

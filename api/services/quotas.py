@@ -66,8 +66,9 @@ def _limit(resource: str, value: Any) -> int:
     return limit
 
 
-def _checked_limits(session: Session, wanted: Any, key: str) -> dict[str, int]:
-    """The resource -> limit pairs of a ``quota_set``/``quota_class_set`` body."""
+def _checked_limits(session: Session, body: Any, key: str) -> dict[str, int]:
+    """The resource -> limit pairs of a request body's ``quota_set``/``quota_class_set``."""
+    wanted = body.get(key) if isinstance(body, dict) else None
     if not isinstance(wanted, dict) or not wanted:
         raise BadRequest(f"Missing required element '{key}' in request body.")
     known = quota.resource_names(session)
@@ -78,10 +79,12 @@ def _checked_limits(session: Session, wanted: Any, key: str) -> dict[str, int]:
             if resource != "id"}
 
 
-def update(session: Session, conf: Config, target: str, wanted: Any) -> dict[str, int]:
-    """Set the given limits for ``target``; a limit below what is held is refused."""
+def update(session: Session, conf: Config, target: str, body: Any) -> dict[str, int]:
+    """Set the limits of a request body for ``target``; a limit below what is held is
+    refused."""
+    limits = _checked_limits(session, body, "quota_set")
     used = quota.usages(session, target)
-    for resource, limit in _checked_limits(session, wanted, "quota_set").items():
+    for resource, limit in limits.items():
         usage = used.get(resource, quota.Usage(0, 0))
         held = usage.in_use + usage.reserved
         if limit != quota.UNLIMITED and limit < held:
@@ -98,13 +101,16 @@ def class_set(session: Session, conf: Config, class_name: str) -> dict[str, Any]
     return {**quota.default_limits(session, conf.default, class_name), "id": class_name}
 
 
-def update_class(session: Session, conf: Config, class_name: str, wanted: Any
+def update_class(session: Session, conf: Config, class_name: str, body: Any
                  ) -> dict[str, int]:
-    """Set limits of a class; ``default`` is the class every project falls back to."""
+    """Set the limits of a request body for a class; ``default`` is the class every
+    project falls back to. The body is checked before the name, as Cinder validates
+    its schema before the method runs."""
+    limits = _checked_limits(session, body, "quota_class_set")
     if not 1 <= len(class_name) <= 255:
         raise BadRequest("Invalid input received: quota_class_name must be 1 to 255 "
                          "characters.")
-    for resource, limit in _checked_limits(session, wanted, "quota_class_set").items():
+    for resource, limit in limits.items():
         quota.set_class_limit(session, class_name, resource, limit)
     session.commit()
     return quota.default_limits(session, conf.default, class_name)

@@ -87,3 +87,19 @@ def test_limits_of_another_project_for_admins_from_3_39(client: TestClient) -> N
     assert other["totalGigabytesUsed"] == 7
     member = client.get(path, headers=headers(version="3.39", roles="member")).json()
     assert member["limits"]["absolute"]["totalGigabytesUsed"] == 0
+
+
+def test_a_missing_envelope_wins_over_a_bad_name_as_in_cinder(client: TestClient) -> None:
+    """Cinder checks the body's schema before the method checks the class name."""
+    long_name = url(f"os-quota-class-sets/{'c' * 256}")
+
+    def message(path: str, body: object) -> str:
+        response = client.put(path, headers=headers(), json=body)
+        assert response.status_code == 400, response.text
+        return response.json()["badRequest"]["message"]
+    assert message(long_name, {"other": {}}) == \
+        "Missing required element 'quota_class_set' in request body."
+    assert message(long_name, {"quota_class_set": {"volumes": 3}}) == \
+        "Invalid input received: quota_class_name must be 1 to 255 characters."
+    assert message(url(f"os-quota-sets/{PROJECT}"), []) == \
+        "Missing required element 'quota_set' in request body."
