@@ -9,7 +9,6 @@ from api import policies
 from api.auth import Authenticator, NoAuth
 from api.errors import install_handlers
 from api.keystone.authenticator import KeystoneAuth
-from api.metrics import MetricsMiddleware
 from api.middleware import ApiMiddleware
 from api.responses import JSONResponse
 from api.routes import (
@@ -86,7 +85,6 @@ def create_app(conf: Config, *, transport: Caster | None = None,
     app.state.volume_rpc = VolumeRpc(transport, conf.default.rpc_response_timeout)
     install_handlers(app)
     app.add_middleware(ApiMiddleware)
-    app.add_middleware(MetricsMiddleware)
     app.include_router(health.router)
     for module in (versions, volumes, volume_metadata, volume_actions, types,
                    type_encryption, quotas, availability_zones, services, resource_filters,

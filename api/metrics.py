@@ -1,5 +1,6 @@
 """Request counts and latencies by route template and status, and one access log line
-per request (with the request id the log filter adds).
+per request (with the request id the log filter adds); ``api.middleware`` calls
+:func:`observe` once per request.
 
 The route is the template (``/v3/{project_id}/volumes/{volume_id}``), never the raw path,
 so the number of series stays bounded whatever clients send; paths no route matched
@@ -9,13 +10,12 @@ count as ``unmatched``. Each uvicorn worker process keeps its own figures.
 from __future__ import annotations
 
 import logging
-import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from common.prometheus import Counter, Histogram, Registry
 
-__all__ = ["MetricsMiddleware", "REGISTRY"]
+__all__ = ["observe", "REGISTRY"]
 
 LOG = logging.getLogger("cinderblock.api.access")
 REGISTRY = Registry()
@@ -29,30 +29,10 @@ LATENCY = REGISTRY.add(Histogram(
 _STATUS = {code: str(code) for code in range(100, 600)}
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            REQUESTS.inc((method, template, _STATUS.get(status, str(status))))
-            LATENCY.observe((method, template), elapsed)
-            LOG.info("%s %s %d %.1fms", method, scope["path"], status, elapsed * 1000)
+def observe(scope: Scope, status: int, elapsed: float) -> None:
+    """Count one answered request and log its access line."""
+    template = getattr(scope.get("route"), "path", "unmatched")
+    method = scope["method"]
+    REQUESTS.inc((method, template, _STATUS.get(status, str(status))))
+    LATENCY.observe((method, template), elapsed)
+    LOG.info("%s %s %d %.1fms", method, scope["path"], status, elapsed * 1000)

@@ -1,5 +1,6 @@
-"""One ASGI layer around the whole app: request ids, microversion headers, and the
-errors no route handles (a lost database becomes 503, anything else a 500 body).
+"""One ASGI layer around the whole app: request ids, microversion headers, the
+errors no route handles (a lost database becomes 503, anything else a 500 body),
+and each request's metrics and access log line (``api.metrics``).
 
 It is pure ASGI rather than ``BaseHTTPMiddleware`` to keep per-request overhead
 low, and it sits outside Starlette's exception handling so even a crash still
@@ -9,6 +10,7 @@ carries the request id a user quotes in a bug report.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -17,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import microversions
+from api import metrics, microversions
 from api.errors import ApiError, ServiceUnavailable
 from common import messaging
 
@@ -47,6 +49,21 @@ class ApiMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
+        status = 500
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, send_counted)
+        finally:
+            metrics.observe(scope, status, time.perf_counter() - began)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = f"req-{uuid.uuid4()}"
         messaging.request_id.set(request_id)  # every log line of this request carries it
         state = scope.setdefault("state", {})
