@@ -12,12 +12,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from db.models import Volume, VolumeAdminMetadata
 
-__all__ = ["PendingExtend", "record_extend", "pending_extend"]
+__all__ = ["volume_message", "PendingExtend", "record_extend", "pending_extend"]
 
 EXTEND_KEY = "extend_request"
+
+
+def volume_message(volume: Volume) -> dict[str, Any]:
+    """The ``volume`` argument of every agent message (docs/design.md, Agent methods)."""
+    return {
+        "id": volume.id, "size": volume.size, "volume_type_id": volume.volume_type_id,
+        "extra_specs": {spec.key: spec.value for spec in volume.volume_type.extra_specs},
+        "snapshot_id": volume.snapshot_id, "source_volid": volume.source_volid,
+        "provider_location": volume.provider_location,
+        "provider_auth": volume.provider_auth, "host": volume.host,
+    }
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, lazyload, sessionmaker
 from common.config import Config
 from common.messaging import Transport, request_id, volume_topic
 from db import quota
+from db.agent_messages import volume_message
 from db.messages import Action, Detail, record
 from db.models import Snapshot, Volume, utcnow
 from db.session import session_scope
@@ -52,17 +53,6 @@ class _LostRace(Exception):
 class _Placed:
     volume: dict[str, Any]
     request_spec: dict[str, Any]
-
-
-def volume_message(volume: Volume) -> dict[str, Any]:
-    """The volume dict agents receive (docs/design.md, Agent methods)."""
-    return {
-        "id": volume.id, "size": volume.size, "volume_type_id": volume.volume_type_id,
-        "extra_specs": {spec.key: spec.value for spec in volume.volume_type.extra_specs},
-        "snapshot_id": volume.snapshot_id, "source_volid": volume.source_volid,
-        "provider_location": volume.provider_location,
-        "provider_auth": volume.provider_auth, "host": volume.host,
-    }
 
 
 class SchedulerManager:

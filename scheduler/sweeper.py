@@ -40,11 +40,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import Config
 from common.messaging import volume_topic
 from db import quota
-from db.agent_messages import pending_extend
+from db.agent_messages import pending_extend, volume_message
 from db.models import Service, Snapshot, Volume, VolumeAttachment, utcnow
 from db.session import session_scope
 from db.states import ATTACHMENT, SNAPSHOT, VOLUME, StateMachine
-from scheduler.manager import SchedulerManager, volume_message
+from scheduler.manager import SchedulerManager
 
 __all__ = ["Sweeper", "Task", "SweepReport", "stuck_tasks", "returning", "VOLUME_BINARY"]
 

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
 from api.errors import ApiError, BadRequest, Conflict, NotFound, ServiceUnavailable
-from api.services import volume_types, volumes
+from api.services import volume_types
 from api.services.listing import Listing, ListQuery
 from api.services.volume_rpc import VolumeRpc
 from common.messaging import MessagingError, MessagingTimeout, RemoteError
-from db import states
+from db import agent_messages, states
 from db.models import Volume, VolumeAttachment, utcnow
 
 __all__ = [
@@ -216,7 +216,7 @@ def connect(att: Attacher, row: VolumeAttachment, connector: dict[str, Any], *,
         session.rollback()
         raise _invalid_volume(volume, ["reserved"], "attach")
     connector = {**connector, "mode": _mode(volume, row, connector)}
-    target = volumes.agent_dict(volume)
+    target = agent_messages.volume_message(volume)
     # No transaction may stay open while the agent works (on SQLite it holds the lock).
     session.commit()
     try:
@@ -242,7 +242,7 @@ def reexport(att: Attacher, row: VolumeAttachment, connector: dict[str, Any]
     """Export again for an attachment that is already connected (Nova asks again on a
     reboot); no status moves, and a failure changes nothing."""
     connector = {**connector, "mode": _mode(row.volume, row, connector)}
-    target = volumes.agent_dict(row.volume)
+    target = agent_messages.volume_message(row.volume)
     row_id, status = row.id, row.attach_status
     att.session.commit()
     try:
@@ -347,7 +347,7 @@ def delete(att: Attacher, row: VolumeAttachment) -> list[VolumeAttachment]:
         marked = (status == "attached" and volume.status == "in-use"
                   and not any(a.attach_status == "attached" for a in volume.attachments
                               if a.id != row.id))
-        target = volumes.agent_dict(volume)
+        target = agent_messages.volume_message(volume)
         if marked and not states.transition(session, volume.id, ["in-use"], "detaching"):
             session.rollback()
             raise _invalid_volume(volume, ["in-use"], "detach")
@@ -369,7 +369,7 @@ def force_delete(att: Attacher, row: VolumeAttachment, connector: dict[str, Any]
     volume = row.volume
     status = row.attach_status
     if volume.host is not None:
-        target = volumes.agent_dict(volume)
+        target = agent_messages.volume_message(volume)
         connector = connector or row.connector
         att.session.commit()
         try:
@@ -392,7 +392,7 @@ def disconnect(att: Attacher, volume: Volume, rows: Sequence[VolumeAttachment],
     ended, and the last removes the access."""
     attached = [row for row in rows if row.attach_status in ("attached", "detaching")]
     shared = len(rows) > 1 and bool(attached)
-    target = volumes.agent_dict(volume)
+    target = agent_messages.volume_message(volume)
     if volume.host is not None and not shared:
         att.session.commit()
         try:

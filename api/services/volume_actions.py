@@ -23,8 +23,7 @@ from api.services.volume_rpc import VolumeRpc
 from api.validation import boolean, size
 from common.config import Config
 from common.messaging import MessagingError
-from db import quota, states
-from db.agent_messages import record_extend
+from db import agent_messages, quota, states
 from db.models import Snapshot, Volume, VolumeAdminMetadata
 
 __all__ = ["ActionContext", "ACTIONS", "ACTION_RULES", "action", "perform"]
@@ -142,12 +141,12 @@ def extend(ctx: ActionContext, row: Volume, args: Any) -> int:
                                     task_owner=ctx.context.request_id),
          BadRequest(f"Invalid volume: Volume {row.id} changed status while being "
                     "extended; retry."))
-    record_extend(row, new_size, reservations)
+    agent_messages.record_extend(row, new_size, reservations)
     session.commit()
     session.refresh(row)
     try:
-        ctx.agent.extend_volume(ctx.context.request_id, volumes.agent_dict(row), new_size,
-                                reservations)
+        ctx.agent.extend_volume(ctx.context.request_id, agent_messages.volume_message(row),
+                                new_size, reservations)
     except MessagingError as exc:
         states.transition(session, row.id, ["extending"], previous)
         quota.rollback(session, reservations)
@@ -248,7 +247,7 @@ def revert(ctx: ActionContext, row: Volume, args: Any) -> int:
     session.commit()
     session.refresh(row)
     try:
-        ctx.agent.revert_to_snapshot(ctx.context.request_id, volumes.agent_dict(row),
+        ctx.agent.revert_to_snapshot(ctx.context.request_id, agent_messages.volume_message(row),
                                      snapshots.agent_dict(latest, row.host))
     except MessagingError as exc:
         states.transition(session, row.id, ["reverting"], "available")

@@ -34,7 +34,7 @@ from api.validation import (
 )
 from common.config import Config
 from common.messaging import MessagingError
-from db import quota, states
+from db import agent_messages, quota, states
 from db.models import (
     Snapshot,
     Volume,
@@ -171,17 +171,6 @@ def _size(session: Session, context: RequestContext, request: CreateRequest) -> 
     return request.size
 
 
-def agent_dict(row: Volume) -> dict[str, Any]:
-    """The ``volume`` argument of agent and scheduler messages (docs/design.md)."""
-    return {
-        "id": row.id, "size": row.size, "volume_type_id": row.volume_type_id,
-        "extra_specs": volume_types.extra_specs(row.volume_type),
-        "snapshot_id": row.snapshot_id, "source_volid": row.source_volid,
-        "provider_location": row.provider_location, "provider_auth": row.provider_auth,
-        "host": row.host,
-    }
-
-
 def _check_unencrypted(session: Session, volume_type: VolumeType) -> None:
     """Cinder makes each encrypted volume a key in a key manager (Barbican) for Nova to
     unlock it with; cinderblock has none, so it will not hand out a volume its type
@@ -286,7 +275,7 @@ def _start_delete(session: Session, conf: Config, agent: AgentClient,
     session.commit()
     session.refresh(row)
     try:
-        agent.delete_volume(context.request_id, agent_dict(row))
+        agent.delete_volume(context.request_id, agent_messages.volume_message(row))
     except MessagingError as exc:
         states.transition(session, row.id, ["deleting"], "error_deleting",
                           status_reason=f"could not reach the volume service: {exc}")
