@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import QuotaUsage, Reservation, Snapshot, Volume, VolumeType
-from db.quota import _lock_usages
+from db.quota import lock_usages, write_usages
 
 __all__ = ["Drift", "actual_usage", "check", "sync"]
 
@@ -84,14 +84,15 @@ def check(session: Session, project_id: str | None = None) -> list[Drift]:
     """Every usage row (or missing row) that differs from the rows it counts."""
     in_use = actual_usage(session, project_id)
     reserved = _actual_reserved(session, project_id)
-    statement = select(QuotaUsage)
+    statement = select(QuotaUsage.project_id, QuotaUsage.resource, QuotaUsage.in_use,
+                       QuotaUsage.reserved)
     if project_id is not None:
         statement = statement.where(QuotaUsage.project_id == project_id)
-    recorded = {(row.project_id, row.resource): row for row in session.scalars(statement)}
+    recorded = {(row.project_id, row.resource): (row.in_use, row.reserved)
+                for row in session.execute(statement)}
     drifts = []
     for key in sorted(set(recorded) | set(in_use) | set(reserved)):
-        row = recorded.get(key)
-        have = (row.in_use, row.reserved) if row is not None else (0, 0)
+        have = recorded.get(key, (0, 0))
         if have != (in_use[key], reserved[key]):
             drifts.append(Drift(*key, have[0], in_use[key], have[1], reserved[key]))
     return drifts
@@ -102,11 +103,11 @@ def sync(session: Session, project_id: str | None = None) -> list[Drift]:
     drifts = check(session, project_id)
     if not drifts:
         return []
-    locked = _lock_usages(session, ((d.project_id, d.resource) for d in drifts))
+    locked = lock_usages(session, ((d.project_id, d.resource) for d in drifts))
     # Counted again under the locks: a create that committed meanwhile is included.
     in_use = actual_usage(session, project_id)
     reserved = _actual_reserved(session, project_id)
     for key, row in locked.items():
-        row.in_use, row.reserved = in_use[key], reserved[key]
-    session.flush()
+        row.new_in_use, row.new_reserved = in_use[key], reserved[key]
+    write_usages(session, locked)
     return drifts

@@ -32,7 +32,7 @@ from db.models import (
 from db.session import session_scope
 from db.states import SNAPSHOT, VOLUME
 from scheduler.host_manager import adjust, save_capabilities
-from scheduler.manager import SchedulerManager, finish_create, volume_message
+from scheduler.manager import ROW_WITH_TYPE, SchedulerManager, finish_create, volume_message
 from scheduler.sweeper import VOLUME_BINARY, Sweeper, returning
 
 __all__ = ["ControllerEndpoint", "record_heartbeat"]
@@ -180,7 +180,8 @@ class ControllerEndpoint:
 
     def volume_deleted(self, volume_id: str, status: str, error: str | None = None) -> None:
         with session_scope(self.sessions) as session:
-            volume = session.get(Volume, volume_id, populate_existing=True)
+            volume = session.get(Volume, volume_id, populate_existing=True,
+                                 options=ROW_WITH_TYPE)
             if volume is None or volume.status != "deleting":
                 return
             if status != "deleted":
@@ -192,11 +193,10 @@ class ControllerEndpoint:
             adjust(session, volume.host, -volume.size)
             if volume.consumes_quota:
                 type_name = volume.volume_type.name
-                ids = quota.reserve(
+                quota.consume(
                     session, volume.project_id,
                     {"volumes": -1, "gigabytes": -volume.size, f"volumes_{type_name}": -1,
                      f"gigabytes_{type_name}": -volume.size}, conf=self.conf.default)
-                quota.commit(session, ids)
 
     def volume_extended(self, volume_id: str, status: str, new_size: int,
                         error: str | None = None,
@@ -286,13 +286,12 @@ class ControllerEndpoint:
             if snapshot.consumes_quota:
                 type_name = session.scalar(select(VolumeType.name).where(
                     VolumeType.id == snapshot.volume_type_id))
-                ids = quota.reserve(
+                quota.consume(
                     session, snapshot.project_id,
                     {"snapshots": -1, "gigabytes": -snapshot.volume_size,
                      f"snapshots_{type_name}": -1,
                      f"gigabytes_{type_name}": -snapshot.volume_size},
                     conf=self.conf.default)
-                quota.commit(session, ids)
             last = session.scalar(select(Snapshot.id).with_for_update().where(
                 Snapshot.volume_id == snapshot.volume_id).limit(1)) is None
             if volume is not None and volume.status == "deleting" and last and volume.host:

@@ -74,8 +74,8 @@ def volume_summary(context: ContextDep, session: SessionDep, query: QueryDep) ->
 
 @router.get("/{volume_id}")
 def show_volume(volume_id: str, context: ContextDep, session: SessionDep) -> JSONResponse:
-    row = volumes.find(session, context, volume_id)
-    return JSONResponse({"volume": view.volume(context, row)})
+    detail = volumes.show(session, context, volume_id)
+    return JSONResponse({"volume": view.volume_details(context, [detail])[0]})
 
 
 @router.put("/{volume_id}")

@@ -8,11 +8,12 @@ never announces a row that a rollback could take back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Integer, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
@@ -47,8 +48,8 @@ from db.quota import OverQuota
 
 __all__ = [
     "CreateRequest", "parse_create", "find", "add", "schedule", "create", "update", "delete_volume",
-    "force_delete", "list_brief", "list_detail", "summarize", "volume_message", "deltas",
-    "reserve", "check_deletable", "not_deletable", "VolumeDetail",
+    "force_delete", "list_brief", "list_detail", "show", "summarize", "volume_message", "deltas",
+    "reserve", "check_deletable", "not_deletable", "VolumeDetail", "SHOWN_COLUMNS",
 ]
 
 DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
@@ -124,12 +125,20 @@ def deltas(volume_type: VolumeType, count: int, gigabytes: int) -> dict[str, int
 def reserve(session: Session, conf: Config, project_id: str, wanted: dict[str, int],
             new_size: int) -> list[str]:
     """Reserve ``wanted`` after the per-volume size limit; quota failures become 413."""
-    limit = quota.limits(session, conf.default, project_id)["per_volume_gigabytes"]
-    if limit != quota.UNLIMITED and new_size > limit:
-        raise BadRequest(f"Invalid input received: Volume size '{new_size}GB' must not be "
-                         f"larger than the per-volume limit of {limit}GB.")
+    with _quota_errors(session):
+        return quota.reserve(session, project_id, wanted, conf=conf.default,
+                             volume_size=new_size)
+
+
+@contextmanager
+def _quota_errors(session: Session) -> Iterator[None]:
+    """Cinder's answers to a refused quota: 400 for the per-volume size, 413 otherwise;
+    the transaction is rolled back either way (it may hold usage rows just created)."""
     try:
-        return quota.reserve(session, project_id, wanted, conf=conf.default)
+        yield
+    except quota.VolumeSizeOverLimit as exc:
+        session.rollback()
+        raise BadRequest(exc.message) from None
     except OverQuota as exc:
         session.rollback()
         raise OverLimit(exc.message) from None
@@ -192,8 +201,6 @@ def add(session: Session, context: RequestContext, conf: Config,
     if request.group_id:
         group_membership.check_type(
             group_membership.find_group(session, context, request.group_id), volume_type)
-    reservations = reserve(session, conf, context.project_id,
-                           deltas(volume_type, 1, new_size), new_size)
     row = Volume(project_id=context.project_id, user_id=context.user_id,
                  display_name=request.name, display_description=request.description,
                  size=new_size, status="creating", availability_zone=zone,
@@ -207,7 +214,11 @@ def add(session: Session, context: RequestContext, conf: Config,
     row.volume_admin_metadata = []
     session.add(row)
     session.flush()
-    quota.commit(session, reservations)
+    # Charged last: the project's usage rows stay locked from here to the commit, the
+    # fewest round trips, and concurrent creates in one project queue on those locks.
+    with _quota_errors(session):
+        quota.consume(session, context.project_id, deltas(volume_type, 1, new_size),
+                      conf=conf.default, volume_size=new_size)
     return row
 
 
@@ -253,9 +264,7 @@ def _remove_unplaced(session: Session, conf: Config, row: Volume,
         raise BadRequest(not_deletable())
     if not counted:
         return
-    freed = quota.reserve(session, project_id, deltas(volume_type, -1, -gigabytes),
-                          conf=conf.default)
-    quota.commit(session, freed)
+    quota.consume(session, project_id, deltas(volume_type, -1, -gigabytes), conf=conf.default)
 
 
 def _has_snapshots(session: Session, row: Volume) -> bool:
@@ -331,38 +340,48 @@ def list_brief(session: Session, context: RequestContext, query: ListQuery
 
 @dataclass
 class VolumeDetail:
-    """One volume of a detail page: its columns as a plain row, and what the view
-    needs from its relations."""
+    """One volume as GET shows it: its columns (and its type's name) as a plain row, and
+    what the view needs from its relations."""
 
     row: Any
-    volume_type_name: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     attachments: list[Any] = field(default_factory=list)
 
 
-def list_detail(session: Session, context: RequestContext, query: ListQuery
-                ) -> tuple[list[VolumeDetail], int | None]:
-    """A page of volumes with metadata, type and attached attachments in five column
-    queries: plain rows instead of ORM objects, which made up most of a long page's time."""
-    statement, count = VOLUMES.page(session, context, select(*Volume.__table__.c), query)
+#: what the GET views render of a volume row (``api.views.volumes``): a long page costs
+#: mostly the driver's parsing of each column of each row, so only these are read
+SHOWN_COLUMNS = (Volume.id, Volume.status, Volume.size, Volume.availability_zone,
+                 Volume.created_at, Volume.updated_at, Volume.display_name,
+                 Volume.display_description, Volume.snapshot_id, Volume.source_volid,
+                 Volume.project_id, Volume.user_id, Volume.bootable, Volume.replication_status,
+                 Volume.multiattach, Volume.migration_status, Volume.group_id, Volume.host,
+                 VolumeType.name.label("volume_type_name"))
+
+
+def _detail_columns() -> Any:
+    return select(*SHOWN_COLUMNS).join(VolumeType, VolumeType.id == Volume.volume_type_id)
+
+
+def _details(session: Session, statement: Any) -> list[VolumeDetail]:
+    """The volumes ``statement`` (from ``_detail_columns``) selects, with their shown
+    metadata and attached attachments: three queries whatever the count, on plain rows
+    (ORM objects made up most of a long page's time)."""
     details = {row.id: VolumeDetail(row) for row in session.execute(statement)}
     if not details:
-        return [], count
+        return []
     ids = list(details)
-    type_ids = {detail.row.volume_type_id for detail in details.values()}
-    names = dict(session.execute(select(VolumeType.id, VolumeType.name)
-                                 .where(VolumeType.id.in_(type_ids))).tuples().all())
-    for detail in details.values():
-        detail.volume_type_name = names[detail.row.volume_type_id]
+    # User keys first, then the admin keys Cinder shows over them.
+    shown = union_all(
+        select(literal(0, Integer).label("rank"), VolumeMetadata.id,
+               VolumeMetadata.volume_id, VolumeMetadata.key, VolumeMetadata.value)
+        .where(VolumeMetadata.volume_id.in_(ids)),
+        select(literal(1, Integer), VolumeAdminMetadata.id, VolumeAdminMetadata.volume_id,
+               VolumeAdminMetadata.key, VolumeAdminMetadata.value)
+        .where(VolumeAdminMetadata.volume_id.in_(ids),
+               VolumeAdminMetadata.key.in_(VISIBLE_ADMIN_KEYS))).subquery()
     for volume_id, key, value in session.execute(
-            select(VolumeMetadata.volume_id, VolumeMetadata.key, VolumeMetadata.value)
-            .where(VolumeMetadata.volume_id.in_(ids)).order_by(VolumeMetadata.id)):
-        details[volume_id].metadata[key] = value
-    for volume_id, key, value in session.execute(
-            select(VolumeAdminMetadata.volume_id, VolumeAdminMetadata.key,
-                   VolumeAdminMetadata.value)
-            .where(VolumeAdminMetadata.volume_id.in_(ids),
-                   VolumeAdminMetadata.key.in_(VISIBLE_ADMIN_KEYS))):
+            select(shown.c.volume_id, shown.c.key, shown.c.value)
+            .order_by(shown.c.rank, shown.c.id)):
         details[volume_id].metadata[key] = value
     for attachment in session.execute(
             select(VolumeAttachment.id, VolumeAttachment.volume_id,
@@ -372,7 +391,22 @@ def list_detail(session: Session, context: RequestContext, query: ListQuery
                    VolumeAttachment.attach_status == "attached")
             .order_by(VolumeAttachment.id)):
         details[attachment.volume_id].attachments.append(attachment)
-    return list(details.values()), count
+    return list(details.values())
+
+
+def show(session: Session, context: RequestContext, volume_id: str) -> VolumeDetail:
+    """One volume for GET, as ``find`` decides who may see it."""
+    found = _details(session, _detail_columns().where(Volume.id == volume_id))
+    if not found or not context.can_access(found[0].row.project_id):
+        raise NotFound(volume_message(volume_id))
+    return found[0]
+
+
+def list_detail(session: Session, context: RequestContext, query: ListQuery
+                ) -> tuple[list[VolumeDetail], int | None]:
+    """A page of volumes with metadata, type and attached attachments."""
+    statement, count = VOLUMES.page(session, context, _detail_columns(), query)
+    return _details(session, statement), count
 
 
 def summarize(session: Session, context: RequestContext, query: ListQuery
