@@ -125,6 +125,12 @@ def test_refusals_leave_nothing_behind(client: TestClient,
                         headers=headers(OTHER_PROJECT, roles="member", version=V),
                         json={"create-from-src": {"source_group_id": source}})
     assert other.status_code == 404
+    assert client.put(url(f"os-quota-sets/{PROJECT}"), headers=headers(),
+                      json={"quota_set": {"volumes": 3}}).status_code == 200
+    over = _from_source(client, source_group_id=source)
+    assert over.status_code == 413, over.text
+    assert client.put(url(f"os-quota-sets/{PROJECT}"), headers=headers(),
+                      json={"quota_set": {"volumes": -1}}).status_code == 200
     with session_factory() as session, session.begin():
         session.execute(update(Volume).where(Volume.id == volume_ids[1])
                         .values(status="error"))
