@@ -42,6 +42,7 @@ from api.routes import (
 )
 from api.services import (
     attachment_actions,  # noqa: F401  (registers the legacy actions)
+    migration,  # noqa: F401  (registers os-migrate_volume)
     retype,  # noqa: F401  (registers os-retype)
 )
 from api.services.agent_client import AgentClient

@@ -217,6 +217,13 @@ class ControllerEndpoint:
                 adjust(session, pool, new_size - old_size)
                 quota.commit(session, reservations or [])
 
+    def volume_migrated(self, volume_id: str, status: str, host: str | None = None,
+                        provider_location: str | None = None,
+                        provider_auth: str | None = None, error: str | None = None) -> None:
+        """The end of a migration (scheduler.migration)."""
+        self.scheduler.migrations.volume_migrated(volume_id, status, host, provider_location,
+                                                  provider_auth, error)
+
     def volume_reverted(self, volume_id: str, snapshot_id: str, status: str,
                         error: str | None = None) -> None:
         """The volume leaves ``reverting`` (``available``, or ``error`` as Cinder leaves

@@ -30,6 +30,7 @@ from db.session import session_scope
 from db.states import VOLUME
 from scheduler.filters import RequestSpec, make_filters
 from scheduler.host_manager import PoolState, claim, load_pools
+from scheduler.migration import Migrations
 from scheduler.weighers import make_weighers, rank
 
 __all__ = ["SchedulerManager", "NoValidBackend", "volume_message", "finish_create",
@@ -66,6 +67,11 @@ class SchedulerManager:
         self.filters = make_filters(conf.default.scheduler_default_filters)
         self.weighers = make_weighers(conf.default.scheduler_default_weighers,
                                       conf.default.capacity_weight_multiplier)
+        self.migrations = Migrations(sessions, transport, conf, self.filters, self.weighers)
+
+    def migrate_volume(self, volume_id: str) -> None:
+        """A retype to another backend or an admin's migration (scheduler.migration)."""
+        self.migrations.migrate_volume(volume_id)
 
     def create_volume(self, volume_id: str | None = None,
                       request_spec: dict[str, Any] | None = None,

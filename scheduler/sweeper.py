@@ -17,7 +17,9 @@ Every ``task_sweep_interval`` each scheduler sweeps; for work older than
   keeps its host, so deleting the volume removes whatever the backend made;
 - other work (reverting, an extend with no record, ...) cannot be sent again and
   fails into its error status, or for the API's own attach and detach steps
-  returns to the status it came from.
+  returns to the status it came from;
+- a migration (``migration_status = migrating``, whatever the status) has a longer
+  allowance, for its copy, and is given up by ``scheduler.migration``.
 
 Several schedulers may sweep at once: each change is an UPDATE guarded on the
 status and the stamp it read, so exactly one of them acts on a row.
@@ -132,6 +134,7 @@ def stuck_tasks(session: Session, now: datetime, down_after: float,
     volumes = session.execute(
         select(Volume.id, Volume.status, Volume.host, volume_started)
         .where(Volume.status.in_((*_VOLUME_FAILED, *_ATTACH_STEPS)),
+               or_(Volume.migration_status.is_(None), Volume.migration_status != "migrating"),
                volume_started <= cutoff)
         .order_by(volume_started))
     snapshot_started = _started(Snapshot)
@@ -170,6 +173,7 @@ class Sweeper:
         if self._blind_until is not None and now < self._blind_until:
             tasks = [replace(task, owner_up=True) for task in tasks]
         report = SweepReport([], [], 0)
+        report.failed.extend(self.scheduler.migrations.sweep(now, self.timeout))
         for task in tasks:
             if task.kind == "volume":
                 self._sweep_volume(task, now, report)

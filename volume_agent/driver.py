@@ -66,6 +66,9 @@ class VolumeDriver(Protocol):
     def delete_volume(self, volume: Volume) -> None:
         """Remove the volume and its export; refuse while it still has snapshots."""
 
+    def local_path(self, volume: Volume) -> str:
+        """The block device of the volume on this node, for a migration's copy."""
+
     def extend_volume(self, volume: Volume, new_size: int) -> None: ...
 
     def create_snapshot(self, snapshot: Snapshot) -> dict[str, Any]: ...

@@ -109,6 +109,9 @@ class FakeVolumeDriver:
         if self.delete_delay:
             time.sleep(self.delete_delay)
 
+    def local_path(self, volume: Volume) -> str:
+        raise DriverError(f"volume {volume.id}: the fake driver holds no data to copy")
+
     def extend_volume(self, volume: Volume, new_size: int) -> None:
         with self._lock:
             if volume.id not in self.volumes:

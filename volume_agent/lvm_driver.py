@@ -210,6 +210,12 @@ class LVMDriver:
                            Tracker(volume.id, "clear", length).update)
         self._lvm_step("remove volume", self.lvm.remove, name)
 
+    def local_path(self, volume: Volume) -> str:
+        name = volume_lv(volume.id)
+        if name not in self._lvs():
+            raise DriverError(f"volume {volume.id} does not exist on this backend")
+        return self.lvm.lv_path(name)
+
     def _clear_bytes(self, size: int) -> int:
         limit = self.conf.volume_clear_size * MiB
         return min(size, limit) if limit else size

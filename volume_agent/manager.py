@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from common.messaging import Transport
+from common.messaging import Transport, volume_topic
+from volume_agent import migrate
 from volume_agent.driver import DriverError, Export, Snapshot, Volume, VolumeDriver
 
 __all__ = ["VolumeManager", "CONTROLLER_TOPIC"]
@@ -169,6 +170,49 @@ class VolumeManager:
                 return
         self._tell("volume_reverted", volume_id=volume["id"], snapshot_id=snapshot["id"],
                    status="available", error=None)
+
+    def migrate_volume(self, volume: dict[str, Any], destination: dict[str, Any]) -> None:
+        """Copy the volume to the destination backend's agent (volume_agent.migrate) and
+        report ``volume_migrated``; the copy here stays until the controller says."""
+        with self._serialised(volume["id"]):
+            try:
+                update = migrate.copy_to(
+                    self.driver, _volume(volume), destination,
+                    migrate.local_connector(self.node),
+                    lambda host, method, args: self.transport.call(
+                        volume_topic(host), method, args, timeout=migrate.TARGET_TIMEOUT))
+            except Exception as exc:
+                LOG.exception("migration of volume %s to %s failed", volume["id"],
+                              destination["host"])
+                self._tell("volume_migrated", volume_id=volume["id"], status="error",
+                           host=destination["host"], error=_user_message(exc))
+                return
+        self._tell("volume_migrated", volume_id=volume["id"], status="success",
+                   host=destination["host"], provider_location=update.get("provider_location"),
+                   provider_auth=update.get("provider_auth"), error=None)
+
+    def create_migration_target(self, volume: dict[str, Any],
+                                connector: dict[str, Any]) -> dict[str, Any]:
+        """Call: the migrated volume made here and exported to the source's initiator."""
+        with self._serialised(volume["id"]):
+            return migrate.create_target(self.driver, _volume(volume), connector)
+
+    def remove_migration_target(self, volume: dict[str, Any],
+                                connector: dict[str, Any] | None = None,
+                                delete: bool = False) -> None:
+        """Call or cast: the migration's export gone, and with ``delete`` its copy too."""
+        with self._serialised(volume["id"]):
+            migrate.remove_target(self.driver, _volume(volume), connector, delete)
+
+    def delete_migration_source(self, volume: dict[str, Any]) -> None:
+        """The volume has moved away: remove what is left of it here. A failure is only
+        logged: start-up's orphan removal deletes it, as the volume is no longer here."""
+        with self._serialised(volume["id"]):
+            try:
+                self.driver.delete_volume(_volume(volume))
+            except Exception:
+                LOG.exception("volume %s moved away; its old copy was not removed",
+                              volume["id"])
 
     def initialize_connection(self, volume: dict[str, Any], connector: dict[str, Any],
                               attachment_id: str | None = None) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 A retype whose new type still matches the backend holding the volume is only a
 change of ``volume_type_id`` and of the per-type quota, done in one transaction
-(the LVM volume itself does not change). One that needs another backend would
-need the data copied between agents, which cinderblock does not do yet: it is
-refused up front with a 400 that says so, instead of leaving the volume in
-``retyping`` or ``error`` as a failed migration would.
+(the LVM volume itself does not change). One that needs another backend is a
+migration (``api.services.migration``) when ``migration_policy`` is ``on-demand``:
+the per-type quota is reserved here and committed when the volume has moved. With
+any other policy it is refused up front, with Cinder's message.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequest, OverLimit
-from api.services import volume_types
+from api.services import migration, volume_types
 from api.services.volume_actions import ActionContext, action
 from api.validation import invalid
 from db import quota
@@ -59,17 +59,15 @@ def _new_type(session: Session, name_or_id: Any) -> VolumeType:
     return found
 
 
-def _check_backend(session: Session, row: Volume, new: VolumeType, policy: str | None) -> None:
+def _needs_migration(session: Session, row: Volume, new: VolumeType,
+                     policy: str | None) -> bool:
     wanted = volume_types.extra_specs(new).get("volume_backend_name")
-    current = _backend_name(session, row.host)
-    if wanted is None or wanted == current:
-        return
+    if wanted is None or wanted == _backend_name(session, row.host):
+        return False
     if policy != "on-demand":
         raise BadRequest("Invalid input received: Retype requires migration but is not "
                          "allowed.")
-    raise BadRequest(f"Invalid input received: Volume type {new.name} needs backend "
-                     f"{wanted} but the volume is on {current}; moving a volume to another "
-                     "backend (migration) is not supported yet.")
+    return True
 
 
 @action("os-retype")
@@ -86,13 +84,15 @@ def retype(ctx: ActionContext, row: Volume, args: Any) -> int:
         raise BadRequest("Invalid input received: Invalid volume_type passed, retypes "
                          "affecting multiattach are only allowed on available volumes, the "
                          f"specified volume however currently has a status of: {row.status}.")
-    if row.status not in _RETYPABLE or row.migration_status or row.group_id \
-            or new.id == old.id:
+    if row.status not in _RETYPABLE or row.migration_status not in migration.IDLE_MIGRATION \
+            or row.group_id or new.id == old.id:
         raise BadRequest("Invalid volume: Retype needs volume to be in available or in-use "
                          "state, not be part of an active migration or a consistency group, "
                          "requested type has to be different that the one from the volume, "
                          "and for in-use volumes front-end qos specs cannot change.")
-    _check_backend(session, row, new, policy)
+    moves = _needs_migration(session, row, new, policy)
+    if moves:
+        migration.check_movable(session, row)
     deltas = {**_per_type(session, row, new.name, 1), **_per_type(session, row, old.name, -1)}
     try:
         ids = quota.reserve(session, row.project_id, deltas, conf=ctx.conf.default) \
@@ -100,6 +100,9 @@ def retype(ctx: ActionContext, row: Volume, args: Any) -> int:
     except OverQuota as exc:
         session.rollback()
         raise OverLimit(exc.message) from None
+    if moves:
+        migration.start(ctx, row, new_type=new, reservations=ids)
+        return 202
     moved = session.execute(
         update(Volume).where(Volume.id == row.id, Volume.volume_type_id == old.id,
                              Volume.status.in_(_RETYPABLE))

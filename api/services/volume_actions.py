@@ -40,6 +40,7 @@ ACTION_RULES: dict[str, str] = {
     "os-reset_status": "volume_extension:volume_admin_actions:reset_status",
     "os-force_delete": "volume_extension:volume_admin_actions:force_delete",
     "os-force_detach": "volume_extension:volume_admin_actions:force_detach",
+    "os-migrate_volume": "volume_extension:volume_admin_actions:migrate_volume",
     **{f"os-{step}": f"{_ATTACH_RULE}{step}" for step in (
         "reserve", "unreserve", "initialize_connection", "attach", "begin_detaching",
         "roll_detaching", "terminate_connection", "detach")},

@@ -50,6 +50,8 @@ _VOLUME_ACTIONS = _one_of_actions({
     "os-force_delete": _ANY_OBJECT,
     "os-retype": {"type": "object", "properties": {"new_type": _STR,
                                                    "migration_policy": _STR}},
+    "os-migrate_volume": {"type": "object", "properties": {
+        "host": _STR, "force_host_copy": _BOOL, "lock_volume": _BOOL}},
     "os-reserve": _ANY_OBJECT, "os-unreserve": _ANY_OBJECT,
     "os-begin_detaching": _ANY_OBJECT, "os-roll_detaching": _ANY_OBJECT,
     "os-initialize_connection": {"type": "object", "properties": {"connector": _CONNECTOR}},
