@@ -148,3 +148,24 @@ def test_renaming_a_type_keeps_its_limits_and_usage(db_session: Session, conf: S
     db_session.commit()
     assert quota.limits(db_session, conf, PROJECT)["volumes_platinum"] == 4
     assert _usage(db_session, "volumes_platinum") == (1, 0)
+
+
+def test_racing_first_uses_of_a_project_neither_deadlock_nor_pass_the_limit(
+        session_factory: sessionmaker[Session], race_engine: Engine, conf: Section) -> None:
+    """Creates consume at once; the first ones of a project also create its usage rows
+    (on MariaDB a locking full scan of the small table deadlocked them)."""
+    racers = make_session_factory(race_engine)
+    deltas = {"volumes": 1, "gigabytes": 1, "volumes___DEFAULT__": 1,
+              "gigabytes___DEFAULT__": 1}
+    for project in ("first-a", "first-b", "first-c"):
+        def consume_one(project: str = project) -> None:
+            with session_scope(racers) as session:
+                quota.consume(session, project, deltas, conf=conf)
+
+        results = race(30, consume_one)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert all(isinstance(e, quota.OverQuota) for e in errors), errors
+        assert len(results) - len(errors) == 10
+        with session_factory() as session:
+            assert {r: (u.in_use, u.reserved) for r, u in quota.usages(session, project).items()
+                    } == {resource: (10, 0) for resource in deltas}
