@@ -52,6 +52,18 @@ class Node:
             f"CINDERBLOCK_CONFIG_FILES={WORK}/cinder.conf exec etc/cinderblock-service volume",
             f"{WORK}/volume.log")
 
+    def wipe(self) -> None:
+        """Leave the shared VM as the next module expects it, whatever this one's tests
+        left behind (an agent killed mid-export can leave a LUN without its storage
+        object): no iSCSI session, no LIO target or saved configuration, no volume LV."""
+        self.sh("iscsiadm -m node -u >/dev/null 2>&1 || true\n"
+                "iscsiadm -m node -o delete >/dev/null 2>&1 || true\n"
+                "python3 -c 'import rtslib_fb; rtslib_fb.RTSRoot().clear_existing(confirm=True)'\n"
+                "rm -f /etc/rtslib-fb-target/saveconfig.json /etc/target/saveconfig.json\n"
+                "for lv in $(lvm lvs --noheadings -o lv_name cinder-volumes | grep volume- "
+                "|| true); do lvm lvremove -q -y cinder-volumes/$lv >/dev/null; done",
+                timeout=300)
+
     def agent_log(self) -> str:
         return self.agent.output() if self.agent else ""
 

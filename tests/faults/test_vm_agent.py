@@ -98,6 +98,7 @@ def rig(storage_vm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     finally:
         print(controller.logs(), f"--- cinderblock-volume (guest)\n{node.agent_log()[-6000:]}")
         node.stop_agent()
+        node.wipe()
         controller.stop()
         engine.dispose()
 
