@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import Config
 from common.messaging import volume_topic
 from db import quota
+from db.agent_messages import volume_message
 from db.messages import Action, Detail, record
 from db.models import (
     GroupSnapshot,
@@ -32,7 +33,7 @@ from db.models import (
 from db.session import session_scope
 from db.states import SNAPSHOT, VOLUME
 from scheduler.host_manager import adjust, save_capabilities
-from scheduler.manager import ROW_WITH_TYPE, SchedulerManager, finish_create, volume_message
+from scheduler.manager import ROW_WITH_TYPE, SchedulerManager, finish_create
 from scheduler.sweeper import VOLUME_BINARY, Sweeper, returning
 
 __all__ = ["ControllerEndpoint", "record_heartbeat"]

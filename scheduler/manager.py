@@ -33,8 +33,7 @@ from scheduler.host_manager import PoolState, claim, load_pools
 from scheduler.migration import Migrations
 from scheduler.weighers import make_weighers, rank
 
-__all__ = ["SchedulerManager", "NoValidBackend", "volume_message", "finish_create",
-           "ROW_WITH_TYPE"]
+__all__ = ["SchedulerManager", "NoValidBackend", "finish_create", "ROW_WITH_TYPE"]
 
 LOG = logging.getLogger(__name__)
 #: loader options reading a volume row with its type and the type's extra specs in one
