@@ -100,18 +100,28 @@ def find_for_volume(session: Session, context: RequestContext, conf: Config,
     return row
 
 
+def _public_filter(context: RequestContext, is_public: str | None) -> bool | None:
+    """Cinder's reading of ``is_public``: only an admin chooses, and leaving it out means
+    public (True); the string ``none`` means every type, for an admin."""
+    if not context.is_admin or is_public is None:
+        return True
+    if is_public.lower() == "none":
+        return None
+    return boolean(is_public, "is_public")
+
+
 def list_types(session: Session, context: RequestContext, is_public: str | None
                ) -> list[VolumeType]:
+    """Cinder's filter: public types also bring the private ones the caller's project
+    was given access to, for an admin as for anyone; private-only is the bare filter."""
     statement = select(VolumeType).order_by(VolumeType.created_at, VolumeType.id)
-    public = None if is_public is None or is_public.lower() == "none" else boolean(
-        is_public, "is_public")
-    if context.is_admin:
-        if public is not None:
-            statement = statement.where(VolumeType.is_public.is_(public))
-    else:
+    public = _public_filter(context, is_public)
+    if public is True:
         granted = exists().where(VolumeTypeProject.volume_type_id == VolumeType.id,
                                  VolumeTypeProject.project_id == context.project_id)
         statement = statement.where(or_(VolumeType.is_public.is_(True), granted))
+    elif public is False:
+        statement = statement.where(VolumeType.is_public.is_(False))
     return list(session.scalars(statement))
 
 

@@ -95,3 +95,25 @@ def test_private_type_access(client: TestClient) -> None:
     assert client.post(action, headers=headers(),
                        json={"removeProjectAccess": {"project": OTHER_PROJECT}}
                        ).status_code == 404
+
+
+def test_admin_list_without_is_public_shows_public_and_granted_private(
+        client: TestClient) -> None:
+    granted = _create(client, name="granted", **{"os-volume-type-access:is_public": False})
+    _create(client, name="hidden", **{"os-volume-type-access:is_public": False})
+    assert client.post(url(f"types/{granted['id']}/action"), headers=headers(),
+                       json={"addProjectAccess": {"project": OTHER_PROJECT}}
+                       ).status_code == 202
+    admin = headers(OTHER_PROJECT)
+
+    def names(query: str = "") -> list[str]:
+        response = client.get(url(f"types{query}", OTHER_PROJECT), headers=admin)
+        assert response.status_code == 200, response.text
+        return [t["name"] for t in response.json()["volume_types"]]
+
+    assert names() == ["__DEFAULT__", "granted"]
+    assert names("?is_public=true") == ["__DEFAULT__", "granted"]
+    assert names("?is_public=false") == ["granted", "hidden"]
+    assert names("?is_public=None") == ["__DEFAULT__", "granted", "hidden"]
+    assert client.get(url("types?is_public=maybe", OTHER_PROJECT),
+                      headers=admin).status_code == 400
