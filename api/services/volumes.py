@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, exists, func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
@@ -180,22 +180,12 @@ def _size(session: Session, context: RequestContext, request: CreateRequest) -> 
     return request.size
 
 
-def _check_unencrypted(session: Session, volume_type: VolumeType) -> None:
-    """Cinder makes each encrypted volume a key in a key manager (Barbican) for Nova to
-    unlock it with; cinderblock has none, so it will not hand out a volume its type
-    promises encrypted with no key to encrypt it with."""
-    if type_encryption.is_encrypted(session, volume_type):
-        raise BadRequest(f"Invalid input received: volume type {volume_type.id} is "
-                         "encrypted, and cinderblock has no key manager to create the "
-                         "volume's encryption key.")
-
-
 def add(session: Session, context: RequestContext, conf: Config,
         request: CreateRequest) -> Volume:
     """Write a new volume ``creating`` with its quota, in the caller's transaction (a
     group made from a source adds all its volumes in one)."""
     volume_type = volume_types.find_for_volume(session, context, conf, request.volume_type)
-    _check_unencrypted(session, volume_type)
+    type_encryption.refuse_encrypted(session, volume_type)
     new_size = _size(session, context, request)
     zone = zones.check(session, conf, request.availability_zone)
     if request.group_id:
@@ -358,45 +348,50 @@ SHOWN_COLUMNS = (Volume.id, Volume.status, Volume.size, Volume.availability_zone
                  VolumeType.name.label("volume_type_name"))
 
 
-def _detail_columns() -> Any:
-    return select(*SHOWN_COLUMNS).join(VolumeType, VolumeType.id == Volume.volume_type_id)
+_DETAIL = select(*SHOWN_COLUMNS).join(VolumeType, VolumeType.id == Volume.volume_type_id)
+# Built once: SQLAlchemy then finds their compiled form without walking them again,
+# which was a fifth of the API's time spent answering a poll of one volume.
+_SHOW = _DETAIL.where(Volume.id == bindparam("volume_id"))
+_IDS = bindparam("ids", expanding=True)
+# User keys first, then the admin keys Cinder shows over them.
+_SHOWN_METADATA = union_all(
+    select(literal(0, Integer).label("rank"), VolumeMetadata.id, VolumeMetadata.volume_id,
+           VolumeMetadata.key, VolumeMetadata.value)
+    .where(VolumeMetadata.volume_id.in_(_IDS)),
+    select(literal(1, Integer), VolumeAdminMetadata.id, VolumeAdminMetadata.volume_id,
+           VolumeAdminMetadata.key, VolumeAdminMetadata.value)
+    .where(VolumeAdminMetadata.volume_id.in_(_IDS),
+           VolumeAdminMetadata.key.in_(VISIBLE_ADMIN_KEYS))).subquery()
+_METADATA = (select(_SHOWN_METADATA.c.volume_id, _SHOWN_METADATA.c.key,
+                    _SHOWN_METADATA.c.value)
+             .order_by(_SHOWN_METADATA.c.rank, _SHOWN_METADATA.c.id))
+_ATTACHED = (select(VolumeAttachment.id, VolumeAttachment.volume_id,
+                    VolumeAttachment.instance_uuid, VolumeAttachment.attached_host,
+                    VolumeAttachment.mountpoint, VolumeAttachment.attach_time)
+             .where(VolumeAttachment.volume_id.in_(_IDS),
+                    VolumeAttachment.attach_status == "attached")
+             .order_by(VolumeAttachment.id))
 
 
-def _details(session: Session, statement: Any) -> list[VolumeDetail]:
-    """The volumes ``statement`` (from ``_detail_columns``) selects, with their shown
+def _details(session: Session, statement: Any, params: dict[str, Any] | None = None
+             ) -> list[VolumeDetail]:
+    """The volumes ``statement`` (``_DETAIL`` narrowed) selects, with their shown
     metadata and attached attachments: three queries whatever the count, on plain rows
     (ORM objects made up most of a long page's time)."""
-    details = {row.id: VolumeDetail(row) for row in session.execute(statement)}
+    details = {row.id: VolumeDetail(row) for row in session.execute(statement, params)}
     if not details:
         return []
-    ids = list(details)
-    # User keys first, then the admin keys Cinder shows over them.
-    shown = union_all(
-        select(literal(0, Integer).label("rank"), VolumeMetadata.id,
-               VolumeMetadata.volume_id, VolumeMetadata.key, VolumeMetadata.value)
-        .where(VolumeMetadata.volume_id.in_(ids)),
-        select(literal(1, Integer), VolumeAdminMetadata.id, VolumeAdminMetadata.volume_id,
-               VolumeAdminMetadata.key, VolumeAdminMetadata.value)
-        .where(VolumeAdminMetadata.volume_id.in_(ids),
-               VolumeAdminMetadata.key.in_(VISIBLE_ADMIN_KEYS))).subquery()
-    for volume_id, key, value in session.execute(
-            select(shown.c.volume_id, shown.c.key, shown.c.value)
-            .order_by(shown.c.rank, shown.c.id)):
+    ids = {"ids": list(details)}
+    for volume_id, key, value in session.execute(_METADATA, ids):
         details[volume_id].metadata[key] = value
-    for attachment in session.execute(
-            select(VolumeAttachment.id, VolumeAttachment.volume_id,
-                   VolumeAttachment.instance_uuid, VolumeAttachment.attached_host,
-                   VolumeAttachment.mountpoint, VolumeAttachment.attach_time)
-            .where(VolumeAttachment.volume_id.in_(ids),
-                   VolumeAttachment.attach_status == "attached")
-            .order_by(VolumeAttachment.id)):
+    for attachment in session.execute(_ATTACHED, ids):
         details[attachment.volume_id].attachments.append(attachment)
     return list(details.values())
 
 
 def show(session: Session, context: RequestContext, volume_id: str) -> VolumeDetail:
     """One volume for GET, as ``find`` decides who may see it."""
-    found = _details(session, _detail_columns().where(Volume.id == volume_id))
+    found = _details(session, _SHOW, {"volume_id": volume_id})
     if not found or not context.can_access(found[0].row.project_id):
         raise NotFound(volume_message(volume_id))
     return found[0]
@@ -405,7 +400,7 @@ def show(session: Session, context: RequestContext, volume_id: str) -> VolumeDet
 def list_detail(session: Session, context: RequestContext, query: ListQuery
                 ) -> tuple[list[VolumeDetail], int | None]:
     """A page of volumes with metadata, type and attached attachments."""
-    statement, count = VOLUMES.page(session, context, _detail_columns(), query)
+    statement, count = VOLUMES.page(session, context, _DETAIL, query)
     return _details(session, statement), count
 
 
