@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.errors import BadRequest, OverLimit
-from api.services import migration, volume_types
+from api.services import migration, type_encryption, volume_types
 from api.services.volume_actions import ActionContext, action
 from api.validation import invalid
 from db import quota
@@ -80,6 +80,7 @@ def retype(ctx: ActionContext, row: Volume, args: Any) -> int:
                                                   "['on-demand', 'never', None]")
     session, old = ctx.session, row.volume_type
     new = _new_type(session, args["new_type"])
+    type_encryption.refuse_encrypted(session, new)
     if _multiattach(old) != _multiattach(new) and row.status != "available":
         raise BadRequest("Invalid input received: Invalid volume_type passed, retypes "
                          "affecting multiattach are only allowed on available volumes, the "

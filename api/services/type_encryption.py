@@ -18,7 +18,7 @@ from api.validation import MAX_TEXT, invalid
 from db.models import Encryption, Volume, VolumeType
 
 __all__ = ["CONTROL_LOCATIONS", "not_found", "find", "get", "create", "update", "delete",
-           "is_encrypted"]
+           "refuse_encrypted"]
 
 CONTROL_LOCATIONS = ("front-end", "back-end")
 _DB_MAX_INT = 0x7FFFFFFF
@@ -32,8 +32,14 @@ def get(session: Session, type_id: str) -> Encryption | None:
     return session.scalar(select(Encryption).where(Encryption.volume_type_id == type_id))
 
 
-def is_encrypted(session: Session, volume_type: VolumeType) -> bool:
-    return get(session, volume_type.id) is not None
+def refuse_encrypted(session: Session, volume_type: VolumeType) -> None:
+    """Cinder makes each encrypted volume a key in a key manager (Barbican) for Nova to
+    unlock it with; cinderblock has none, so no volume (new or retyped) takes a type
+    that promises encryption with no key to encrypt it with."""
+    if get(session, volume_type.id) is not None:
+        raise BadRequest(f"Invalid input received: volume type {volume_type.id} is "
+                         "encrypted, and cinderblock has no key manager to create the "
+                         "volume's encryption key.")
 
 
 def find(session: Session, type_id: str) -> Encryption:

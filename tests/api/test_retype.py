@@ -83,3 +83,21 @@ def test_retype_input_errors(client: TestClient,
     bare = client.post(url(f"volumes/{volume['id']}/action"), headers=headers(),
                        json={"os-retype": {}})
     assert bare.status_code == 400
+
+
+def test_retype_into_an_encrypted_type_is_refused_as_create_is(
+        client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    volume = _setup(client, session_factory)
+    encrypted = _type(client, "encrypted", volume_backend_name="lvm")
+    assert client.post(url(f"types/{encrypted}/encryption"), headers=headers(), json={
+        "encryption": {"provider": "luks", "control_location": "front-end"}}
+    ).status_code == 200
+    refused = _retype(client, volume["id"], "encrypted")
+    assert refused.status_code == 400, refused.text
+    created = client.post(url("volumes"), headers=headers(),
+                          json={"volume": {"size": 1, "volume_type": "encrypted"}})
+    assert refused.json() == created.json()
+    assert "no key manager" in refused.json()["badRequest"]["message"]
+    shown = client.get(url(f"volumes/{volume['id']}"), headers=headers()).json()["volume"]
+    assert shown["volume_type"] == "__DEFAULT__"
+    assert _in_use(session_factory, "volumes_encrypted") == 0
