@@ -27,6 +27,7 @@ __all__ = [
     "IllegalTransition", "StateMachine", "VOLUME", "SNAPSHOT", "ATTACHMENT",
     "VOLUME_STATUSES", "SNAPSHOT_STATUSES", "ATTACHMENT_STATUSES", "VOLUME_ATTACH_STATUSES",
     "VOLUME_TRANSITIONS", "SNAPSHOT_TRANSITIONS", "ATTACHMENT_TRANSITIONS", "transition",
+    "MIGRATION_STATUSES", "MIGRATION_IDLE",
 ]
 
 
@@ -95,6 +96,13 @@ ATTACHMENT_STATUSES = tuple(ATTACHMENT_TRANSITIONS)
 # ``volumes.attach_status``: the summary of a volume's attachments the API shows.
 VOLUME_ATTACH_STATUSES = ("detached", "reserved", "attaching", "attached", "detaching",
                           "error_attaching", "error_detaching")
+
+# ``volumes.migration_status``: a migration (scheduler.migration) is ``migrating`` until it
+# ends in ``success`` or ``error``; ``deleting`` is Cinder's, for a source left behind.
+MIGRATION_STATUSES = ("migrating", "success", "error", "deleting")
+# The migration statuses of a volume no migration is working on (Cinder's
+# AVAILABLE_MIGRATION_STATUS): it may be deleted, snapshotted, retyped or moved again.
+MIGRATION_IDLE = (None, "deleting", "error", "success")
 
 _TRANSITIONAL = frozenset({
     "creating", "deleting", "managing", "attaching", "detaching", "restoring-backup",

@@ -27,11 +27,9 @@ from common import messaging
 from db import migration_request, states
 from db.models import Pool, Service, Snapshot, Volume, VolumeType, utcnow
 
-__all__ = ["start", "check_movable", "migrate_volume", "IDLE_MIGRATION"]
+__all__ = ["start", "check_movable", "migrate_volume"]
 
 VOLUME_BINARY = "cinderblock-volume"
-#: migration statuses a new migration (or a retype) may start from, as in Cinder
-IDLE_MIGRATION = (None, "success", "error", "deleting")
 
 
 def check_movable(session: Session, row: Volume) -> None:
@@ -71,7 +69,7 @@ def start(ctx: ActionContext, row: Volume, *, new_type: VolumeType | None = None
         won = bool(ctx.session.execute(
             update(Volume).where(Volume.id == row.id, Volume.status == "available",
                                  Volume.migration_status.is_(None)
-                                 | Volume.migration_status.in_(IDLE_MIGRATION[1:]))
+                                 | Volume.migration_status.in_(states.MIGRATION_IDLE[1:]))
             .values(**values).execution_options(synchronize_session=False)).rowcount)
     if not won:
         ctx.session.rollback()
@@ -113,7 +111,7 @@ def migrate_volume(ctx: ActionContext, row: Volume, args: Any) -> int:
             or not _known_pool(ctx.session, host):
         raise BadRequest(f"Invalid host: No available service named '{host}'")
     if row.status not in ("available", "in-use") or row.migration_status \
-            not in IDLE_MIGRATION or row.group_id or row.host == host \
+            not in states.MIGRATION_IDLE or row.group_id or row.host == host \
             or (row.host or "").split("#")[0] == host:
         raise BadRequest(f"Invalid volume: Volume {row.id} status must be available or "
                          "in-use, must not be migrating, have snapshots, be replicated, be "

@@ -19,7 +19,7 @@ from api.errors import BadRequest, OverLimit
 from api.services import migration, type_encryption, volume_types
 from api.services.volume_actions import ActionContext, action
 from api.validation import invalid
-from db import quota
+from db import quota, states
 from db.models import Pool, Snapshot, Volume, VolumeType
 from db.quota import OverQuota
 
@@ -85,7 +85,7 @@ def retype(ctx: ActionContext, row: Volume, args: Any) -> int:
         raise BadRequest("Invalid input received: Invalid volume_type passed, retypes "
                          "affecting multiattach are only allowed on available volumes, the "
                          f"specified volume however currently has a status of: {row.status}.")
-    if row.status not in _RETYPABLE or row.migration_status not in migration.IDLE_MIGRATION \
+    if row.status not in _RETYPABLE or row.migration_status not in states.MIGRATION_IDLE \
             or row.group_id or new.id == old.id:
         raise BadRequest("Invalid volume: Retype needs volume to be in available or in-use "
                          "state, not be part of an active migration or a consistency group, "

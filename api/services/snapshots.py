@@ -145,7 +145,7 @@ def _check_volume(volume: Volume, force: bool) -> tuple[str, ...]:
     if volume.status == "maintenance":
         raise BadRequest("Invalid volume: The snapshot cannot be created when the volume is "
                          "in maintenance mode.")
-    if volume.migration_status:
+    if volume.migration_status not in states.MIGRATION_IDLE:
         raise BadRequest("Invalid volume: Snapshot cannot be created while volume is "
                          "migrating.")
     if volume.status == "error":

@@ -56,7 +56,7 @@ DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_
 # Cinder's force delete ignores the status (``deleting`` too: it sends the delete again).
 FORCE_DELETABLE = tuple(states.VOLUME_TRANSITIONS)
 # Migration statuses Cinder lets a delete through.
-_DELETABLE_MIGRATION = (None, "deleting", "error", "success")
+_DELETABLE_MIGRATION = states.MIGRATION_IDLE
 _UPDATABLE = {"name", "description", "display_name", "display_description", "metadata"}
 
 
@@ -303,7 +303,8 @@ def delete_volume(session: Session, context: RequestContext, conf: Config, agent
 
 def check_deletable(session: Session, row: Volume, *, with_snapshots: bool = False) -> None:
     """Cinder's refusal of a delete; ``with_snapshots`` for a cascade that takes them too."""
-    if row.status not in DELETABLE or row.attach_status != "detached" or row.migration_status \
+    if row.status not in DELETABLE or row.attach_status != "detached" \
+            or row.migration_status not in _DELETABLE_MIGRATION \
             or row.group_id or (not with_snapshots and _has_snapshots(session, row)):
         raise BadRequest(not_deletable())
 

@@ -136,6 +136,10 @@ def test_retype_to_another_backend_moves_volume_type_and_quota(
         assert migration_request.pending(session.get(Volume, volume_id)) is None
     shown = client.get(url(f"volumes/{volume_id}"), headers=headers()).json()["volume"]
     assert (shown["volume_type"], shown["status"]) == ("fast", "available")
+    # a finished migration blocks nothing (Cinder's AVAILABLE_MIGRATION_STATUS)
+    snapshot = client.post(url("snapshots"), headers=headers(),
+                           json={"snapshot": {"volume_id": volume_id}})
+    assert snapshot.status_code == 202, snapshot.text
 
 
 def test_failed_copy_leaves_the_volume_where_it_was(
