@@ -19,6 +19,10 @@ HERE = Path(__file__).resolve().parent
 COMPOSE = ("cd /mnt/src && docker-compose -p cinderblock -f docker-compose.yml "
            "-f etc/compose/docker-compose.test.yml")
 API_PORT = 8776
+CONTAINERS = "docker ps -a --format '{{.Names}} {{.Status}}' | sort | paste -sd ';'"
+# MariaDB's first start, RabbitMQ's Erlang and the schema sync, one after the other under
+# emulation on one vCPU of a shared host.
+UP_TIMEOUT = 1800
 
 
 def _hostfwd(vm: StorageVM, host_port: int, guest_port: int) -> None:
@@ -65,7 +69,8 @@ def running_stack(timings: dict[str, float]) -> Iterator[tuple[StorageVM, str]]:
                check=True)
         mark = time.monotonic()
         try:
-            compose(vm, "up -d --no-build")
+            image.follow(vm, f"{COMPOSE} up -d --no-build", "compose-up", UP_TIMEOUT,
+                         status=CONTAINERS)
             timings["compose up"] = time.monotonic() - mark
             port = free_port()
             _hostfwd(vm, port, API_PORT)

@@ -1,14 +1,13 @@
 #!/bin/bash
-# Runs once in the storage-node VM when tests/compose/image.py builds the Docker variant:
-# installs the .deb files handed over on /mnt/src/debs (no network, no apt lists in the
-# guest), starts Docker and imports the containers' root filesystem under the image names
-# docker-compose.yml uses. Nothing may start a service from a package's postinst.
+# Runs once in the storage-node VM when tests/compose/image.py builds the Docker variant (the
+# packages are already installed, on the host): starts Docker and imports the containers'
+# root filesystem, handed over on /mnt/src, under the image names docker-compose.yml uses;
+# then stops Docker cleanly so the image is flattened with a consistent /var/lib/docker.
 set -euo pipefail
-printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-chmod 0755 /usr/sbin/policy-rc.d
-dpkg -i /mnt/src/debs/*.deb >/var/log/docker-debs.log 2>&1 || { tail -n 40 /var/log/docker-debs.log >&2; exit 1; }
-rm -f /usr/sbin/policy-rc.d
+log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+log "starting Docker"
 bash /mnt/src/start-docker.sh
+log "docker import of $(du -h /mnt/src/rootfs.tar | cut -f1)"
 # The cinderblock image's runtime settings are the Dockerfile's cinderblock stage's.
 docker import \
   -c 'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/cinderblock-service"]' \
@@ -18,8 +17,10 @@ docker import \
 docker tag cinderblock:latest mariadb:10.11
 docker tag cinderblock:latest rabbitmq:3.12
 docker images
+log "stopping Docker"
 kill "$(pidof dockerd)"
 while pidof dockerd >/dev/null; do sleep 0.2; done
 kill "$(pidof containerd)"
 while pidof containerd >/dev/null; do sleep 0.2; done
 sync
+log "imported"
