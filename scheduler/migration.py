@@ -222,12 +222,13 @@ class Migrations:
                                     request.destination if request else None))
         failed = []
         for volume_id, message, destination in overdue:
+            if self._end(volume_id, None, success=False,
+                         reason=f"migration did not finish within its {timeout:g} s "
+                                f"and {COPY_SECONDS_PER_GIB} s per GiB") is None:
+                continue  # its result came meanwhile: the destination's copy is the volume
+            failed.append(volume_id)
             if destination is not None:
                 self.transport.cast(volume_topic(destination), "remove_migration_target",
                                     {"volume": {**message, "host": destination},
                                      "connector": None, "delete": True})
-            if self._end(volume_id, None, success=False,
-                         reason=f"migration did not finish within its {timeout:g} s "
-                                f"and {COPY_SECONDS_PER_GIB} s per GiB") is not None:
-                failed.append(volume_id)
         return failed
