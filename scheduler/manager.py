@@ -29,6 +29,7 @@ from db.models import Snapshot, Volume, VolumeType, utcnow
 from db.session import session_scope
 from db.states import VOLUME
 from scheduler.filters import RequestSpec, make_filters
+from scheduler.groups import lock_group, settle_group
 from scheduler.host_manager import PoolState, claim, load_pools
 from scheduler.migration import Migrations
 from scheduler.weighers import make_weighers, rank
@@ -190,14 +191,19 @@ def finish_create(sessions: sessionmaker[Session], volume_id: str,
     (the row exists either way and counts until it is deleted). False when the volume
     was no longer creating, or ``guard`` refused it: a duplicate or stale result.
     ``message`` is the user message (``/messages``) a failed create leaves. ``guard``
-    gets the volume's ``status``, ``host`` and ``project_id`` (one column query)."""
+    gets the volume's ``status``, ``host`` and ``project_id`` (one column query). A
+    group made from a source leaves ``creating`` with its last volume
+    (``scheduler.groups``)."""
     with session_scope(sessions) as session:
-        volume = session.execute(select(Volume.status, Volume.host, Volume.project_id)
+        volume = session.execute(select(Volume.status, Volume.host, Volume.project_id,
+                                        Volume.group_id)
                                  .where(Volume.id == volume_id)).first()
         if volume is None or volume.status != "creating" or not guard(volume):
             return False
+        group = lock_group(session, volume.group_id)
         if not VOLUME.transition(session, volume_id, ["creating"], status, **values):
             return False
+        settle_group(session, group)
         quota.commit(session, request_spec.get("reservations") or [])
         if message is not None:
             record(session, project_id=volume.project_id, action=message[0],

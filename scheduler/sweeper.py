@@ -26,13 +26,14 @@ status and the stamp it read, so exactly one of them acts on a row.
 
 An agent that comes back after being down gets its unfinished creates, deletes and
 extends cast again at its first heartbeat (:meth:`Sweeper.resume`), instead of waiting for
-the timeout. The same sweep also expires quota reservations.
+the timeout. The same sweep also expires quota reservations and settles a group made
+from a source whose volumes all left ``creating`` some other way (``scheduler.groups``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,7 @@ from db.agent_messages import pending_extend, volume_message
 from db.models import Service, Snapshot, Volume, VolumeAttachment, utcnow
 from db.session import session_scope
 from db.states import ATTACHMENT, SNAPSHOT, VOLUME, StateMachine
+from scheduler.groups import settle_stuck_groups
 from scheduler.manager import SchedulerManager
 
 __all__ = ["Sweeper", "Task", "SweepReport", "stuck_tasks", "returning", "VOLUME_BINARY"]
@@ -88,10 +90,12 @@ class SweepReport:
     resent: list[str]
     failed: list[str]
     reservations_expired: int
+    groups_settled: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"resent {len(self.resent)}, failed {len(self.failed)}, "
-                f"reservations expired {self.reservations_expired}")
+                f"reservations expired {self.reservations_expired}, "
+                f"groups settled {len(self.groups_settled)}")
 
 
 def _owner(host: str | None) -> str | None:
@@ -181,7 +185,9 @@ class Sweeper:
                 self._fail(SNAPSHOT, task, _SNAPSHOT_FAILED[task.status], report)
         with session_scope(self.sessions) as session:
             report.reservations_expired = quota.expire(session, now)
-        if report.resent or report.failed or report.reservations_expired:
+            report.groups_settled = settle_stuck_groups(session)
+        if report.resent or report.failed or report.reservations_expired \
+                or report.groups_settled:
             LOG.info("sweep: %s", report)
         return report
 

@@ -4,9 +4,9 @@ snapshots each become a volume, or a group, whose volumes are each cloned.
 The group, its quota and every new volume are written in one transaction, so a
 refusal (an empty source, a source not ready, no quota left) leaves nothing behind;
 each volume is then created as a single create from a snapshot or a clone is,
-through the scheduler (which keeps it on its source's backend) and the agent. As
-for any generic group here, the group is a record over its volumes and available
-at once; its volumes become available as their agents create them.
+through the scheduler (which keeps it on its source's backend) and the agent. As in
+Cinder, the group stays ``creating`` until every volume is created, and becomes
+``error`` if one fails (``scheduler.groups``).
 """
 
 from __future__ import annotations
@@ -93,6 +93,9 @@ def create_from_source(session: Session, context: RequestContext, conf: Config,
     quota.commit(session, reservations)
     new = [volumes.add(session, context, conf, _copy(row, group.id, group.availability_zone))
            for row in copied]
+    # Written available for volumes.add, which takes only an available group's members;
+    # committed creating, which the scheduler ends when the last volume is created.
+    group.status = "creating"
     session.commit()
     unreachable: ServiceUnavailable | None = None
     for volume in new:

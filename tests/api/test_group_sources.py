@@ -9,7 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.config import Config
 from db.models import Group, QuotaUsage, Snapshot, Volume
+from scheduler.events import ControllerEndpoint
+from scheduler.manager import SchedulerManager
+from scheduler.sweeper import Sweeper
 from tests.api.conftest import (
     OTHER_PROJECT,
     PROJECT,
@@ -74,7 +78,7 @@ def test_from_a_group_snapshot_each_snapshot_becomes_a_volume(
                        headers=headers(version=V)).json()["group"]
     assert (shown["group_snapshot_id"], shown["source_group_id"]) == (snapshot["id"], None)
     assert (shown["status"], shown["description"], shown["availability_zone"]) == \
-        ("available", "from gs", "nova")
+        ("creating", "from gs", "nova")
     members = _members(session_factory, body["id"])
     assert sorted(shown["volumes"]) == sorted(v.id for v in members)
     assert [(v.size, v.snapshot_id, v.status, v.availability_zone) for v in members] == \
@@ -141,3 +145,61 @@ def test_refusals_leave_nothing_behind(client: TestClient,
         assert session.scalar(select(func.count()).select_from(Group)) == 2
         assert session.scalar(select(func.count()).select_from(Volume)) == 2
     assert (_in_use(session_factory, "groups"), _in_use(session_factory, "volumes")) == (2, 2)
+
+
+def _cloned_group(client: TestClient, sessions: sessionmaker[Session]) -> tuple[str, list[str]]:
+    """A group cloned from a two-volume group, its new volumes placed and still creating."""
+    source, _ = _group(client, sessions, 2)
+    created = _from_source(client, source_group_id=source)
+    assert created.status_code == 202, created.text
+    group_id = created.json()["group"]["id"]
+    ids = [v.id for v in _members(sessions, group_id)]
+    for volume_id in ids:
+        place(sessions, volume_id, status="creating")
+    return group_id, ids
+
+
+def _group_status(client: TestClient, group_id: str) -> str:
+    return client.get(url(f"groups/{group_id}"), headers=headers(version=V)
+                      ).json()["group"]["status"]
+
+
+def test_the_group_stays_creating_until_its_last_volume_is_created(
+        client: TestClient, session_factory: sessionmaker[Session],
+        api_conf: Config) -> None:
+    group_id, ids = _cloned_group(client, session_factory)
+    controller = ControllerEndpoint(session_factory, None, api_conf)  # type: ignore[arg-type]
+    assert _group_status(client, group_id) == "creating"
+    controller.volume_created(ids[0], "available", host="node2@lvm#lvm")
+    assert _group_status(client, group_id) == "creating"
+    controller.volume_created(ids[1], "available", host="node2@lvm#lvm")
+    assert _group_status(client, group_id) == "available"
+
+
+def test_one_failed_volume_leaves_the_group_in_error(
+        client: TestClient, session_factory: sessionmaker[Session],
+        api_conf: Config) -> None:
+    group_id, ids = _cloned_group(client, session_factory)
+    controller = ControllerEndpoint(session_factory, None, api_conf)  # type: ignore[arg-type]
+    last_attempt = {"retry": {"num_attempts": api_conf.default.scheduler_max_attempts}}
+    controller.volume_created(ids[0], "error", host="node2@lvm#lvm", error="disk full",
+                              request_spec=last_attempt)
+    assert _group_status(client, group_id) == "creating"
+    controller.volume_created(ids[1], "available", host="node2@lvm#lvm")
+    assert _group_status(client, group_id) == "error"
+
+
+def test_the_sweeper_settles_a_group_whose_volumes_left_creating_another_way(
+        client: TestClient, session_factory: sessionmaker[Session],
+        api_conf: Config, transport: RecordingFakeTransport) -> None:
+    group_id, ids = _cloned_group(client, session_factory)
+    sweeper = Sweeper(session_factory, SchedulerManager(session_factory, transport, api_conf),
+                      api_conf)
+    assert sweeper.sweep().groups_settled == []
+    for volume_id in ids:
+        assert client.post(url(f"volumes/{volume_id}/action"), headers=headers(),
+                           json={"os-reset_status": {"status": "available"}}
+                           ).status_code == 202
+    assert _group_status(client, group_id) == "creating"
+    assert sweeper.sweep().groups_settled == [group_id]
+    assert _group_status(client, group_id) == "available"
