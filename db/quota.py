@@ -41,6 +41,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -308,11 +309,11 @@ def write_usages(session: Session, locked: Mapping[_Key, LockedUsage]) -> None:
         row.in_use, row.reserved = row.new_in_use, row.new_reserved
 
 
-def _take(session: Session, project_id: str, deltas: Mapping[str, int], conf: Section,
-          quota_class: str, volume_size: int | None) -> tuple[dict[str, int],
-                                                              dict[_Key, LockedUsage]]:
-    """Check ``deltas`` (and ``volume_size`` against the per-volume limit) and lock the
-    rows they change; the non-zero deltas and the locked rows, or an exception."""
+def _limits_checked(session: Session, project_id: str, deltas: Mapping[str, int],
+                    conf: Section, quota_class: str, volume_size: int | None
+                    ) -> tuple[dict[str, int], dict[str, int]]:
+    """The non-zero deltas and the limits of the resources named, after the per-volume
+    size check; raises for an unknown resource or a volume too large."""
     wanted = {resource: delta for resource, delta in deltas.items() if delta}
     asked = set(deltas) | ({PER_VOLUME} if volume_size is not None else set())
     if PER_VOLUME in deltas:
@@ -324,12 +325,61 @@ def _take(session: Session, project_id: str, deltas: Mapping[str, int], conf: Se
         limit = effective[PER_VOLUME]
         if limit != UNLIMITED and volume_size > limit:
             raise VolumeSizeOverLimit(volume_size, limit)
+    return wanted, effective
+
+
+def _lock_checked(session: Session, project_id: str, wanted: Mapping[str, int],
+                  effective: Mapping[str, int]) -> dict[_Key, LockedUsage]:
+    """Lock the rows ``wanted`` changes and check them; the locked rows, or OverQuota."""
     locked = lock_usages(session, ((project_id, resource) for resource in wanted))
     for resource, delta in wanted.items():
         usage, limit = locked[(project_id, resource)], effective[resource]
         if delta > 0 and limit != UNLIMITED and usage.in_use + usage.reserved + delta > limit:
             raise OverQuota(resource, limit, usage.in_use, usage.reserved, delta)
-    return wanted, locked
+    return locked
+
+
+def _add_if_within(session: Session, project_id: str, wanted: Mapping[str, int],
+                   effective: Mapping[str, int]) -> bool:
+    """Add the (positive) ``wanted`` to ``in_use`` with one UPDATE guarded on every limit;
+    False, with nothing changed, when a row is missing or would pass its limit.
+
+    Concurrent creates of a project queue on its usage rows from the lock to the commit.
+    Taken by this UPDATE, the lock is held for it and the commit only, not also for a
+    locking read and the Python between: a third fewer round trips in the queue. A
+    savepoint taken before (outside the queue) undoes the rows it changed when another
+    row refused.
+    """
+    resources = sorted(wanted)
+    delta = case(dict(wanted), value=QuotaUsage.resource)
+    limit = case({resource: effective[resource] for resource in resources},
+                 value=QuotaUsage.resource)
+    statement = (update(QuotaUsage)
+                 .where(QuotaUsage.project_id == project_id,
+                        QuotaUsage.resource.in_(resources),
+                        or_(limit == UNLIMITED,
+                            QuotaUsage.in_use + QuotaUsage.reserved + delta <= limit))
+                 .values(in_use=QuotaUsage.in_use + delta, updated_at=utcnow())
+                 .execution_options(synchronize_session=False))
+    for dialect in _MYSQL:
+        statement = statement.with_hint(_BY_KEY, dialect_name=dialect)
+    session.execute(text("SAVEPOINT quota_add"))
+    if session.execute(statement).rowcount == len(resources):
+        return True
+    session.execute(text("ROLLBACK TO SAVEPOINT quota_add"))
+    return False
+
+
+def _take(session: Session, project_id: str, deltas: Mapping[str, int], conf: Section,
+          quota_class: str, volume_size: int | None) -> tuple[dict[str, int],
+                                                              dict[_Key, LockedUsage]]:
+    """Check ``deltas`` (and ``volume_size`` against the per-volume limit) and lock the
+    rows they change; the non-zero deltas and the locked rows, or an exception."""
+    wanted, effective = _limits_checked(session, project_id, deltas, conf, quota_class,
+                                        volume_size)
+    if not wanted:
+        return {}, {}
+    return wanted, _lock_checked(session, project_id, wanted, effective)
 
 
 def _applied(resource: str, project_id: str, in_use: int, delta: int) -> int:
@@ -346,9 +396,17 @@ def consume(session: Session, project_id: str, deltas: Mapping[str, int], *, con
 
     For work whose resource is written (or removed) in the caller's transaction, which
     must commit for the change to hold: a reservation committed at once, without the
-    reservation rows. Negative deltas (freeing) are never refused.
+    reservation rows. Negative deltas (freeing) are never refused. Additions are tried
+    with one guarded UPDATE first (:func:`_add_if_within`); a refusal or a missing row
+    takes the locking path, which also says which limit refused.
     """
-    wanted, locked = _take(session, project_id, deltas, conf, quota_class, volume_size)
+    wanted, effective = _limits_checked(session, project_id, deltas, conf, quota_class,
+                                        volume_size)
+    if not wanted:
+        return
+    if min(wanted.values()) > 0 and _add_if_within(session, project_id, wanted, effective):
+        return
+    locked = _lock_checked(session, project_id, wanted, effective)
     for resource, delta in wanted.items():
         usage = locked[(project_id, resource)]
         usage.new_in_use = _applied(resource, project_id, usage.in_use, delta)

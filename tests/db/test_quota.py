@@ -169,3 +169,20 @@ def test_racing_first_uses_of_a_project_neither_deadlock_nor_pass_the_limit(
         with session_factory() as session:
             assert {r: (u.in_use, u.reserved) for r, u in quota.usages(session, project).items()
                     } == {resource: (10, 0) for resource in deltas}
+
+
+def test_a_refused_consume_changes_no_usage(db_session: Session, conf: Section) -> None:
+    """The guarded UPDATE adds to every row within its limit; one row over its limit
+    (here the type's) must undo the others, so the refusal leaves usage as it was."""
+    db_session.add(VolumeType(name="gold"))
+    quota.set_project_limit(db_session, PROJECT, "volumes_gold", 1)
+    deltas = {"volumes": 1, "gigabytes": 5, "volumes_gold": 1, "gigabytes_gold": 5}
+    quota.consume(db_session, PROJECT, deltas, conf=conf)
+    db_session.commit()
+    with pytest.raises(quota.OverQuota) as caught:
+        quota.consume(db_session, PROJECT, deltas, conf=conf)
+    assert caught.value.resource == "volumes_gold"
+    db_session.commit()
+    assert {r: (u.in_use, u.reserved) for r, u in quota.usages(db_session, PROJECT).items()
+            } == {"volumes": (1, 0), "gigabytes": (5, 0), "volumes_gold": (1, 0),
+                  "gigabytes_gold": (5, 0)}
