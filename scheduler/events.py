@@ -218,6 +218,10 @@ class ControllerEndpoint:
                 adjust(session, pool, new_size - old_size)
                 quota.commit(session, reservations or [])
 
+    def migration_destination(self, volume_id: str) -> str | None:
+        """Call from a source agent (scheduler.migration)."""
+        return self.scheduler.migrations.migration_destination(volume_id)
+
     def volume_migrated(self, volume_id: str, status: str, host: str | None = None,
                         provider_location: str | None = None,
                         provider_auth: str | None = None, error: str | None = None) -> None:

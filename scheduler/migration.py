@@ -144,6 +144,17 @@ class Migrations:
 
     # -- controller queue -----------------------------------------------------------
 
+    def migration_destination(self, volume_id: str) -> str | None:
+        """The pool a migration in flight copies ``volume_id`` to; None when none is.
+        The source agent asks before it copies, so a redelivered ``migrate_volume``
+        cannot copy the old data over a volume that has moved already."""
+        with self.sessions() as session:
+            volume = session.get(Volume, volume_id)
+            request = migration_request.pending(volume) if volume is not None else None
+            if volume is None or request is None or volume.migration_status != "migrating":
+                return None
+            return request.destination
+
     def volume_migrated(self, volume_id: str, status: str, host: str | None = None,
                         provider_location: str | None = None,
                         provider_auth: str | None = None, error: str | None = None) -> None:

@@ -176,6 +176,13 @@ class VolumeManager:
         report ``volume_migrated``; the copy here stays until the controller says."""
         with self._serialised(volume["id"]):
             try:
+                wanted = self.transport.call(CONTROLLER_TOPIC, "migration_destination",
+                                             {"volume_id": volume["id"]},
+                                             timeout=migrate.TARGET_TIMEOUT)
+                if wanted != destination["host"]:
+                    LOG.info("migration of volume %s to %s is over (now %s); not copying",
+                             volume["id"], destination["host"], wanted)
+                    return
                 update = migrate.copy_to(
                     self.driver, _volume(volume), destination,
                     migrate.local_connector(self.node),

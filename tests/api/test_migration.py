@@ -120,12 +120,14 @@ def test_retype_to_another_backend_moves_volume_type_and_quota(
     assert shown["os-vol-mig-status-attr:migstat"] == "migrating"
 
     manager, sent = scheduler
+    assert manager.migrations.migration_destination(volume_id) == DEST
     ControllerEndpoint(session_factory, manager, api_conf).volume_migrated(
         volume_id, "success", DEST, "new-location", "CHAP u s")
     moved = _row(session_factory, volume_id)
     assert (moved.status, moved.migration_status, moved.host) == ("available", "success", DEST)
     assert (moved.volume_type_id, moved.provider_location) == (fast_id, "new-location")
     assert moved.task_started_at is None and moved.status_reason is None
+    assert manager.migrations.migration_destination(volume_id) is None
     assert sent.casts[-1][:2] == ("volume.node1@lvm", "delete_migration_source")
     assert sent.casts[-1][2]["volume"]["provider_location"] == "old-location"
     assert _pool_allocation(session_factory, DEST) == 2

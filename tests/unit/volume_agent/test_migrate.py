@@ -33,15 +33,20 @@ class FakeDriverWithFiles(FakeVolumeDriver):
 
 
 class FakeTransport:
-    """Routes the source's calls to the destination manager in process; records casts."""
+    """Routes the source's calls to the destination manager in process and answers the
+    controller's ``migration_destination`` from ``destination``; records casts."""
 
     def __init__(self) -> None:
         self.managers: dict[str, VolumeManager] = {}
+        self.destination: str | None = "node1@ssd#ssd"
         self.calls: list[str] = []
         self.casts: list[tuple[str, str, dict[str, Any]]] = []
 
     def call(self, topic: str, method: str, args: dict[str, Any], timeout: float) -> Any:
         self.calls.append(method)
+        if topic == "controller":
+            assert method == "migration_destination"
+            return self.destination
         return getattr(self.managers[topic], method)(**args)
 
     def cast(self, topic: str, method: str, args: dict[str, Any], ttl: float | None = None
@@ -128,10 +133,22 @@ def test_manager_reports_a_failed_migration_and_asks_nothing(
                            backend_name="lvm")
     volume = _volume()
     source.migrate_volume(volume, {**volume, "host": "node1@ssd#ssd"})
-    assert transport.calls == []
+    assert transport.calls == ["migration_destination"]
     (topic, method, args), = transport.casts
     assert (topic, method, args["status"]) == ("controller", "volume_migrated", "error")
     assert args["host"] == "node1@ssd#ssd" and "no data to copy" in args["error"]
+
+
+def test_redelivered_migration_of_a_moved_volume_copies_nothing(
+        dest: tuple[FakeVolumeDriver, FakeTransport, VolumeManager]) -> None:
+    dest_driver, transport, _ = dest
+    transport.destination = None  # the controller has recorded the move already
+    source = VolumeManager("node1", "lvm", FakeVolumeDriver("lvm"), transport, zone="nova",
+                           backend_name="lvm")
+    volume = _volume()
+    source.migrate_volume(volume, {**volume, "host": "node1@ssd#ssd"})
+    assert transport.calls == ["migration_destination"]
+    assert transport.casts == [] and dest_driver.calls == []
 
 
 def test_abandoned_target_and_moved_source_are_removed(
