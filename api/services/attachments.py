@@ -267,7 +267,9 @@ def _store(session: Session, row: VolumeAttachment, connector: dict[str, Any],
         .where(VolumeAttachment.id == row_id,
                VolumeAttachment.attach_status.in_(list(expected)))
         .values(connector=connector, connection_info=info, attach_mode=connector["mode"],
-                attached_host=connector.get("host"), mountpoint=connector.get("mountpoint"))
+                # Cinder's defaults when the connector names no host or mountpoint.
+                attached_host=connector.get("host", ""),
+                mountpoint=connector.get("mountpoint", "na"))
         .execution_options(synchronize_session=False)).rowcount == 1
     if not stored:
         session.rollback()
