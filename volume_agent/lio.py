@@ -2,24 +2,27 @@
 
 All configfs work of the process goes through one lock: the kernel target is one
 shared tree and rtslib keeps a process-wide cache of storage objects. A single
-export is found by its path (no scan of configfs); only ``list_targets`` walks the
-tree, once, for reconciliation. After changes the configuration is saved where the
-distribution's rtslib keeps it (``saveconfig``: batched, atomic) for operators and the
-target's restore service; the controller's database stays the source of truth and
-start-up reconciliation rebuilds or corrects what a reboot lost or restored.
+export is found by its path (no scan of configfs), so creating or removing one costs
+the same with 5 exports or 500; only ``list_targets`` walks the tree, once, for
+reconciliation. After changes the configuration is saved where the distribution's
+rtslib keeps it (``saveconfig``: batched, atomic) for operators and the target's
+restore service; the controller's database stays the source of truth and start-up
+reconciliation rebuilds or corrects what a reboot lost or restored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import rtslib_fb as rts
 from rtslib_fb import tcm
+from rtslib_fb.fabric import target_names_excludes
 
 from volume_agent.driver import DriverError
 from volume_agent.reconcile import AclState, TargetState
@@ -38,8 +41,33 @@ SAVE_DELAY = 2.0
 
 
 def _dump() -> dict:
+    """rtslib's ``RTSRoot.dump``, taking the lock for one object at a time: rtslib reads
+    each attribute with several system calls, so a whole dump of 200 targets lasts a
+    minute under emulation, and exports must not wait for all of it. An object changed
+    meanwhile marks the copy stale again, so the next save has it as it ends up."""
     with _LOCK:
-        return rts.RTSRoot().dump()
+        root = rts.RTSRoot()
+        fabrics = [fabric.dump() for fabric in root.fabric_modules
+                   if fabric.has_feature("discovery_auth") and fabric.discovery_enable_auth]
+        objects = [so.path for hba in _subdirs(f"{root.path}/core") if "_" in hba.name
+                   for so in _subdirs(hba.path)]
+        targets = [entry.name for entry in _subdirs(_iscsi().path)
+                   if entry.name not in target_names_excludes]
+    return {"fabric_modules": fabrics,
+            "storage_objects": _dump_each(tcm.StorageObject.so_from_path, objects),
+            "targets": _dump_each(lambda iqn: rts.Target(_iscsi(), iqn, mode="lookup"),
+                                  targets)}
+
+
+def _dump_each(lookup: Callable[[str], Any], keys: list[str]) -> list[dict]:
+    dumps = []
+    for key in keys:
+        with _LOCK:
+            try:
+                dumps.append(lookup(key).dump())
+            except rts.RTSLibNotInCFS:
+                continue  # removed meanwhile, by this process or another
+    return dumps
 
 
 # One saver for the process: every backend's targets live in the one configfs tree.
@@ -227,46 +255,110 @@ class LIOExporter:
 
     def list_targets(self) -> tuple[dict[str, TargetState], dict[str, str]]:
         """One pass over configfs: every iSCSI target and every block storage object
-        (name -> device); the caller decides which are its own."""
+        (name -> device); the caller decides which are its own. Read by path: rtslib's
+        objects check their own existence on every attribute, several times the system
+        calls, and under emulation each one counts."""
         with _LOCK:
             tcm.bs_cache.clear()
-            targets = {}
-            for target in _iscsi().targets:
-                targets[target.wwn] = _read_target(target)
-            objects = {so.name: so.udev_path for so in tcm.StorageObject.all()
-                       if isinstance(so, rts.BlockStorageObject)}
-            return targets, objects
+            try:
+                blocks = _block_objects()
+                targets = {}
+                for entry in _subdirs(_iscsi().path):
+                    if entry.name not in target_names_excludes:
+                        targets[entry.name] = _read_target(entry.name, entry.path, blocks)
+            except OSError as exc:
+                raise LIOError(f"cannot read the target configuration: {exc}") from exc
+            return targets, dict(blocks.values())
+
+    @contextlib.contextmanager
+    def one_save(self) -> Iterator[None]:
+        """Changes made in the block are saved once, after it (see ``DebouncedSaver``)."""
+        with SAVER.held():
+            yield
 
 
-def _read_target(target: rts.Target) -> TargetState:
-    tpg = next((t for t in target.tpgs if t.tag == 1), None)
-    if tpg is None:
-        return TargetState(target.wwn, None, None, frozenset(), False, {})
-    lun0 = next((lun for lun in tpg.luns if lun.lun == 0), None)
-    so = lun0.storage_object if lun0 is not None else None
-    healthy = tpg.enable and all(tpg.get_attribute(name) == value
-                                 for name, value in _TPG_ATTRIBUTES.items())
+def _subdirs(path: str) -> list[os.DirEntry]:
+    """The directories in ``path`` (none when it does not exist); configfs gives each
+    entry's type, so no stat per entry."""
+    try:
+        with os.scandir(path) as entries:
+            return [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+
+
+def _read(path: str) -> str:
+    with open(path) as attribute:
+        return attribute.read().strip()
+
+
+def _linked(directory: str) -> str | None:
+    """Where the symlink in a LUN or mapped-LUN directory points (the storage object or
+    the TPG's LUN), as a configfs path; None when there is none."""
+    try:
+        with os.scandir(directory) as entries:
+            link = next((e.path for e in entries if e.is_symlink()), None)
+    except FileNotFoundError:
+        return None
+    if link is None:
+        return None
+    return os.path.normpath(os.path.join(directory, os.readlink(link)))
+
+
+def _block_objects() -> dict[str, tuple[str, str]]:
+    """Every block (iblock) storage object: its configfs path -> (name, device)."""
+    blocks = {}
+    for hba in _subdirs(f"{tcm.StorageObject.configfs_dir}/core"):
+        if hba.name.startswith("iblock_"):
+            for so in _subdirs(hba.path):
+                blocks[so.path] = (so.name, _read(f"{so.path}/udev_path"))
+    return blocks
+
+
+def _chap(path: str) -> str:
+    value = _read(path)
+    return "" if value == "NULL" else value
+
+
+def _read_target(iqn: str, path: str, blocks: dict[str, tuple[str, str]]) -> TargetState:
+    tpg = f"{path}/tpgt_1"
+    if not os.path.isdir(tpg):
+        return TargetState(iqn, None, None, frozenset(), False, {})
+    so_path = _linked(f"{tpg}/lun/lun_0")
+    so_name = device = None
+    if so_path is not None:
+        so_name, device = blocks.get(so_path) or (os.path.basename(so_path),
+                                                  _read(f"{so_path}/udev_path"))
+    healthy = _read(f"{tpg}/enable") == "1" and all(
+        _read(f"{tpg}/attrib/{name}") == value for name, value in _TPG_ATTRIBUTES.items())
     acls = {}
-    for acl in tpg.node_acls:
-        mapped = next((m for m in acl.mapped_luns if m.mapped_lun == 0), None)
-        acls[acl.node_wwn] = AclState(
-            initiator=acl.node_wwn, userid=acl.chap_userid or "",
-            password=acl.chap_password or "",
-            lun_mapped=mapped is not None and mapped.tpg_lun.lun == 0,
-            write_protect=bool(mapped and mapped.write_protect))
-    return TargetState(
-        iqn=target.wwn, device=so.udev_path if so is not None else None,
-        so_name=so.name if so is not None else None,
-        portals=frozenset(f"{p.ip_address}:{p.port}" for p in tpg.network_portals),
-        healthy_tpg=healthy, acls=acls)
+    for acl in _subdirs(f"{tpg}/acls"):
+        mapped = os.path.isdir(f"{acl.path}/lun_0")
+        initiator = acl.name.lower()
+        acls[initiator] = AclState(
+            initiator=initiator, userid=_chap(f"{acl.path}/auth/userid"),
+            password=_chap(f"{acl.path}/auth/password"),
+            lun_mapped=mapped and _linked(f"{acl.path}/lun_0") == f"{tpg}/lun/lun_0",
+            write_protect=mapped and _read(f"{acl.path}/lun_0/write_protect") == "1")
+    return TargetState(iqn=iqn, device=device, so_name=so_name,
+                       portals=frozenset(e.name for e in _subdirs(f"{tpg}/np")),
+                       healthy_tpg=healthy, acls=acls)
 
 
 def _remove_so(name: str) -> bool:
+    """rtslib's ``StorageObject.delete`` first looks for LUNs still using the object by
+    walking every target, which made each volume's delete cost grow with the number of
+    exports. Ours has none once its target is gone (its status says so): then only its
+    directory and its HBA's go."""
     try:
         so = _lookup_so(name)
         if so is None:
             return False
-        so.delete()
+        if so.status == "activated":
+            so.delete()
+        else:
+            os.rmdir(so.path)
+            so._backstore.delete()  # the HBA directory, and rtslib's cache entry
         return True
     except (rts.RTSLibError, OSError) as exc:
         raise LIOError(f"cannot remove storage object {name}: {exc}") from exc

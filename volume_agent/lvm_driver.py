@@ -370,7 +370,8 @@ class LVMDriver:
 
         todo = reconcile.plan(wanted, present, objects, self.listen_portal, owns,
                               lambda device: device.startswith(vg_prefix))
-        return reconcile.apply(todo, self.exporter)
+        with self.exporter.one_save():
+            return reconcile.apply(todo, self.exporter)
 
     def remove_orphans(self, known: set[str]) -> list[str]:
         """Delete this agent's volume LVs whose volume the controller does not know (a

@@ -3,7 +3,8 @@ them on a host without device-mapper or LIO. The real ones are tested in the VM.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from volume_agent.driver import DriverError
@@ -128,12 +129,28 @@ class FakeExporter:
         self.fail_set_acl = False
         self.fail_targets: set[str] = set()
         self.list_calls = 0
+        self.saving_held = False
+        self.changes_saved_alone = 0
+
+    def _changed(self) -> None:
+        """Counts the changes that would each be followed by a save of their own."""
+        if not self.saving_held:
+            self.changes_saved_alone += 1
+
+    @contextlib.contextmanager
+    def one_save(self) -> Iterator[None]:
+        self.saving_held = True
+        try:
+            yield
+        finally:
+            self.saving_held = False
 
     def ensure_target(self, iqn: str, so_name: str, device: str, discard: bool) -> bool:
         if iqn in self.fail_targets:
             raise DriverError(f"cannot export {device} as {iqn}: fake failure")
         if iqn in self.targets:
             return False
+        self._changed()
         self.objects[so_name] = device
         self.targets[iqn] = _FakeTarget(so_name, device, discard, portal=self.portal)
         return True
@@ -144,12 +161,14 @@ class FakeExporter:
             raise DriverError(f"cannot allow {initiator} on {iqn}: fake failure")
         if iqn not in self.targets:
             raise DriverError(f"target {iqn} does not exist")
+        self._changed()
         self.targets[iqn].acls[initiator.lower()] = (userid, password, readonly)
 
     def remove_acl(self, iqn: str, initiator: str | None) -> int:
         target = self.targets.get(iqn)
         if target is None:
             return 0
+        self._changed()
         for name in list(target.acls):
             if initiator is None or name == initiator.lower():
                 del target.acls[name]
@@ -163,10 +182,12 @@ class FakeExporter:
         return user, password
 
     def remove_target(self, iqn: str, so_name: str | None) -> bool:
+        self._changed()
         found = self.targets.pop(iqn, None) is not None
         return (so_name is not None and self.objects.pop(so_name, None) is not None) or found
 
     def remove_object(self, so_name: str) -> bool:
+        self._changed()
         return self.objects.pop(so_name, None) is not None
 
     def list_targets(self) -> tuple[dict[str, TargetState], dict[str, str]]:

@@ -452,6 +452,7 @@ def test_reconcile_rebuilds_a_cleared_configuration_with_the_same_credentials(th
     info = driver.initialize_connection(volume, {"initiator": INITIATOR})
     exporter.targets.clear()
     exporter.objects.clear()
+    saved_alone = exporter.changes_saved_alone
     stored = Volume(volume.id, 1, provider_auth=info["model_update"]["provider_auth"],
                     provider_location=info["model_update"]["provider_location"])
     report = driver.reconcile_exports([Export(stored, (INITIATOR,))])
@@ -461,6 +462,8 @@ def test_reconcile_rebuilds_a_cleared_configuration_with_the_same_credentials(th
     user, secret = info["data"]["auth_username"], info["data"]["auth_password"]
     assert exporter.targets[iqn].acls == {INITIATOR: (user, secret, False)}
     assert exporter.list_calls == 1
+    # The whole pass is saved once after it, not after each target and ACL.
+    assert exporter.changes_saved_alone == saved_alone
 
 
 def test_reconcile_removes_only_this_backends_unneeded_exports(thick) -> None:

@@ -50,6 +50,32 @@ def test_a_burst_of_changes_is_written_once_with_the_latest_state(
     assert os.listdir(path.parent) == ["saveconfig.json"]
 
 
+def test_changes_during_a_hold_are_written_once_after_it(tmp_path: pathlib.Path) -> None:
+    state = {"targets": []}
+    dumps = []
+
+    def dump() -> dict:
+        dumps.append(list(state["targets"]))
+        return state
+
+    saver = DebouncedSaver(dump, str(tmp_path / "saveconfig.json"), delay=0.05)
+    saver.changed()  # due during the hold: it waits for the hold's end too
+    with saver.held():
+        for n in range(5):
+            state["targets"].append(n)
+            saver.changed()
+            time.sleep(0.1)
+        assert dumps == []
+    wait_until(lambda: dumps)
+    time.sleep(0.2)
+    assert dumps == [[0, 1, 2, 3, 4]]
+
+    with saver.held():
+        pass
+    time.sleep(0.2)
+    assert len(dumps) == 1
+
+
 def test_a_failed_dump_keeps_the_old_copy_and_is_not_raised(
         tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "saveconfig.json"
