@@ -159,8 +159,10 @@ def create_target(driver: VolumeDriver, volume: Volume,
 
 def remove_target(driver: VolumeDriver, volume: Volume, connector: dict[str, Any] | None,
                   delete: bool) -> None:
-    """Undo the export (every initiator's without ``connector``); ``delete`` also
-    removes the destination's copy, as a failed or abandoned migration must."""
-    driver.terminate_connection(volume, connector)
+    """Undo the export (every initiator's without ``connector``); ``delete`` removes the
+    destination's copy instead, with its whole export, as a failed or abandoned
+    migration must (also when the export was never made)."""
     if delete:
         driver.delete_volume(volume)
+    else:
+        driver.terminate_connection(volume, connector)
