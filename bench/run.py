@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench import agent_vm
 from bench.cinder_side import Cinder
 from bench.cinderblock_side import Cinderblock
 from bench.client import POLL_INTERVAL
@@ -32,6 +33,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--load", type=int, default=1000, help="volumes in the listed project")
     parser.add_argument("--samples", type=int, default=20, help="GETs per listing median")
     parser.add_argument("--attach", type=int, default=10, help="attach round trips")
+    parser.add_argument("--agent-vm-counts", default="25,50,100,200",
+                        help="exports at which the VM agent's start-up is timed; '' skips "
+                             "the storage-node VM part (bench.agent_vm)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     return parser.parse_args(argv)
 
@@ -89,6 +93,19 @@ def _measure(harness: Harness, args: argparse.Namespace, since: float) -> list[F
     return results
 
 
+def _agent_vm(counts: str, errors: list[str]) -> list[Figure]:
+    """The real agent in the storage-node VM, once both systems are stopped; Cinder has
+    no counterpart, so these rows have cinderblock's figure only."""
+    if not counts:
+        return []
+    try:
+        return agent_vm.figures(agent_vm.measure(agent_vm.parse_counts(counts), samples=3))
+    except Exception as exc:  # a VM that did not boot must not cost the other figures
+        print(f"[bench] agent VM part failed: {exc}", flush=True)
+        errors.append(f"agent VM: {exc}")
+        return []
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     # make's SIGTERM must still run the finally below, which stops every service.
@@ -110,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         for system in systems:
             system.stop()
             system.drop_state()
+    results += _agent_vm(args.agent_vm_counts, errors[systems[1].name])
+    _step("agent VM part done", since)
     for name, messages in harness.errors.items():
         errors[name] += messages
     baseline, candidate = systems[0].name, systems[1].name
