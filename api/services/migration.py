@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import BadRequest
 from api.services.scheduler_client import SCHEDULER_TOPIC
+from api.services.services import is_up
 from api.services.volume_actions import ActionContext, action
 from api.validation import boolean, invalid
 from common import messaging
@@ -84,11 +85,10 @@ def start(ctx: ActionContext, row: Volume, *, new_type: VolumeType | None = None
     ctx.agent.transport.cast(SCHEDULER_TOPIC, "migrate_volume", {"volume_id": row.id})
 
 
-def _service_up(session: Session, backend: str, down_after: int) -> bool:
-    seen = session.execute(select(Service.last_seen_at, Service.disabled).where(
+def _service_up(ctx: ActionContext, backend: str) -> bool:
+    service = ctx.session.scalars(select(Service).where(
         Service.host == backend, Service.binary == VOLUME_BINARY)).first()
-    return (seen is not None and not seen.disabled and seen.last_seen_at is not None
-            and (utcnow() - seen.last_seen_at).total_seconds() <= down_after)
+    return service is not None and not service.disabled and is_up(ctx.conf, service)
 
 
 def _known_pool(session: Session, host: str) -> bool:
@@ -107,7 +107,7 @@ def migrate_volume(ctx: ActionContext, row: Volume, args: Any) -> int:
     boolean(args.get("force_host_copy", False), "force_host_copy")
     lock_volume = boolean(args.get("lock_volume", False), "lock_volume")
     backend = host.split("#")[0]
-    if not _service_up(ctx.session, backend, ctx.conf.default.service_down_time) \
+    if not _service_up(ctx, backend) \
             or not _known_pool(ctx.session, host):
         raise BadRequest(f"Invalid host: No available service named '{host}'")
     if row.status not in ("available", "in-use") or row.migration_status \
