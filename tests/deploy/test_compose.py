@@ -51,7 +51,7 @@ def test_volume_service_is_privileged_on_the_host_network_with_storage_mounts() 
     assert volume["user"] == "root"
     mounts = {entry.split(":")[1] for entry in volume["volumes"]}
     assert mounts >= {"/dev", "/sys/kernel/config", "/lib/modules", "/run/lvm",
-                      "/run/lock/lvm", "/etc/target"}
+                      "/run/lock/lvm", "/etc/rtslib-fb-target"}
 
 
 def test_the_volume_service_waits_for_the_volume_group() -> None:
