@@ -17,15 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
-from api.errors import BadRequest, OverLimit, ServiceUnavailable
-from api.services import group_snapshots, volumes
+from api.errors import BadRequest, ServiceUnavailable
+from api.services import group_snapshots, groups, volumes
 from api.services.group_membership import find_group
 from api.services.scheduler_client import SchedulerClient
-from api.validation import display_updates, invalid, optional_uuid, reject_unexpected
+from api.validation import invalid, optional_uuid, reject_unexpected
 from common.config import Config
-from db import quota
-from db.models import Group, GroupVolumeTypeMapping, Snapshot, Volume
-from db.quota import OverQuota
+from db.models import Group, Snapshot, Volume
 
 __all__ = ["create_from_source"]
 
@@ -72,25 +70,11 @@ def create_from_source(session: Session, context: RequestContext, conf: Config,
                        scheduler: SchedulerClient, spec: dict[str, Any]) -> Group:
     reject_unexpected(spec, {"name", "description", "group_snapshot_id", "source_group_id"})
     source_group, copied, origin = _sources(session, context, spec)
-    try:
-        reservations = quota.reserve(session, context.project_id, {"groups": 1},
-                                     conf=conf.default)
-    except OverQuota as exc:
-        session.rollback()
-        raise OverLimit(exc.message) from None
-    shown = display_updates(spec)
     types = {m.volume_type_id for m in source_group.volume_types} \
         | {row.volume_type_id for row in copied}
-    group = Group(project_id=context.project_id, user_id=context.user_id,
-                  name=shown.get("display_name"),
-                  description=shown.get("display_description"),
-                  availability_zone=source_group.availability_zone,
-                  group_type_id=source_group.group_type_id, status="available",
-                  volume_types=[GroupVolumeTypeMapping(volume_type_id=t)
-                                for t in sorted(types)], **origin)
-    session.add(group)
-    session.flush()
-    quota.commit(session, reservations)
+    group = groups.add(session, context, conf, spec, type_ids=types,
+                       availability_zone=source_group.availability_zone,
+                       group_type_id=source_group.group_type_id, **origin)
     new = [volumes.add(session, context, conf, _copy(row, group.id, group.availability_zone))
            for row in copied]
     # Written available for volumes.add, which takes only an available group's members;

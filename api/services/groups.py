@@ -27,7 +27,7 @@ from db import quota
 from db.models import Group, GroupSnapshot, GroupType, GroupVolumeTypeMapping, Volume
 from db.quota import OverQuota
 
-__all__ = ["GROUPS", "STATUSES", "create", "update", "delete", "reset_status", "listed",
+__all__ = ["GROUPS", "STATUSES", "add", "create", "update", "delete", "reset_status", "listed",
            "member_ids", "find_group"]
 
 STATUSES = ("available", "error", "creating", "deleting", "error_deleting", "updating",
@@ -70,6 +70,16 @@ def create(session: Session, context: RequestContext, conf: Config,
     types = {volume_types.find_for_volume(session, context, conf, str(name)).id
              for name in names}
     zone = zones.check(session, conf, spec.get("availability_zone"))
+    row = add(session, context, conf, spec, availability_zone=zone,
+              group_type_id=group_type.id, type_ids=types)
+    session.commit()
+    return row
+
+
+def add(session: Session, context: RequestContext, conf: Config, spec: dict[str, Any], *,
+        type_ids: set[str], **columns: Any) -> Group:
+    """The group row and its quota, flushed and not committed: a group made from a source
+    adds its volumes in the same transaction, so a refusal leaves neither behind."""
     try:
         reservations = quota.reserve(session, context.project_id, {"groups": 1},
                                      conf=conf.default)
@@ -79,12 +89,12 @@ def create(session: Session, context: RequestContext, conf: Config,
     shown = display_updates(spec)
     row = Group(project_id=context.project_id, user_id=context.user_id,
                 name=shown.get("display_name"), description=shown.get("display_description"),
-                availability_zone=zone, group_type_id=group_type.id, status="available",
-                volume_types=[GroupVolumeTypeMapping(volume_type_id=t) for t in sorted(types)])
+                status="available", **columns,
+                volume_types=[GroupVolumeTypeMapping(volume_type_id=t)
+                              for t in sorted(type_ids)])
     session.add(row)
     session.flush()
     quota.commit(session, reservations)
-    session.commit()
     return row
 
 
