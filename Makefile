@@ -22,9 +22,11 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 # The whole suite: unit, API/DB on SQLite, MariaDB and PostgreSQL, messaging on RabbitMQ,
-# and the storage-node VM tests (the image is built once and cached).
+# the storage-node VM tests (the image is built once and cached), then the compose stack
+# in its Docker-enabled VM (a second VM, booted after the first has stopped).
 test: venv storage-vm lint
 	$(VENV)/bin/pytest -q tests
+	$(MAKE) compose-test
 
 # Everything that needs no VM, for a quick edit-test loop.
 test-fast: venv
@@ -38,7 +40,7 @@ storage-vm-shell:
 
 # docker-compose.yml brought up inside the storage-node VM (its Docker variant, built once
 # and cached under $(CACHE)/compose/) and a volume served end to end from it; prints its
-# timings. Not part of `test`: see tests/compose/test_stack.py.
+# timings. `test` runs it last.
 compose-test: venv storage-vm
 	CINDERBLOCK_COMPOSE_TEST=1 $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/compose
 
