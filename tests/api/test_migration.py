@@ -102,14 +102,24 @@ def _retype_and_schedule(client: TestClient, transport: RecordingFakeTransport,
     return args
 
 
+def _retyping(client: TestClient, session_factory: sessionmaker[Session],
+              transport: RecordingFakeTransport,
+              scheduler: tuple[SchedulerManager, RecordingFakeTransport]
+              ) -> tuple[str, str, dict[str, Any]]:
+    """An available volume on node1@lvm retyped to "fast" (backend ssd, on node1@ssd) and
+    its migration sent to the source agent: the volume id, the new type's id and the
+    agent's migrate_volume arguments."""
+    _backends(session_factory)
+    volume_id = _volume(client, session_factory)
+    fast_id = _type(client, "fast", volume_backend_name="ssd")
+    return volume_id, fast_id, _retype_and_schedule(client, transport, scheduler, volume_id)
+
+
 def test_retype_to_another_backend_moves_volume_type_and_quota(
         client: TestClient, session_factory: sessionmaker[Session],
         transport: RecordingFakeTransport, api_conf: Config,
         scheduler: tuple[SchedulerManager, RecordingFakeTransport]) -> None:
-    _backends(session_factory)
-    volume_id = _volume(client, session_factory)
-    fast_id = _type(client, "fast", volume_backend_name="ssd")
-    args = _retype_and_schedule(client, transport, scheduler, volume_id)
+    volume_id, fast_id, args = _retyping(client, session_factory, transport, scheduler)
     assert args["volume"]["host"] == SOURCE and args["destination"]["host"] == DEST
     assert args["destination"]["volume_type_id"] == fast_id
     assert args["destination"]["extra_specs"] == {"volume_backend_name": "ssd"}
@@ -148,10 +158,7 @@ def test_failed_copy_leaves_the_volume_where_it_was(
         client: TestClient, session_factory: sessionmaker[Session],
         transport: RecordingFakeTransport,
         scheduler: tuple[SchedulerManager, RecordingFakeTransport]) -> None:
-    _backends(session_factory)
-    volume_id = _volume(client, session_factory)
-    _type(client, "fast", volume_backend_name="ssd")
-    _retype_and_schedule(client, transport, scheduler, volume_id)
+    volume_id, _, _ = _retyping(client, session_factory, transport, scheduler)
     manager, sent = scheduler
     casts = len(sent.casts)
     manager.migrations.volume_migrated(volume_id, "success", "node9@other#other")
@@ -247,10 +254,7 @@ def test_sweeper_gives_up_an_overdue_migration(
         client: TestClient, session_factory: sessionmaker[Session], api_conf: Config,
         transport: RecordingFakeTransport,
         scheduler: tuple[SchedulerManager, RecordingFakeTransport]) -> None:
-    _backends(session_factory)
-    volume_id = _volume(client, session_factory)
-    _type(client, "fast", volume_backend_name="ssd")
-    _retype_and_schedule(client, transport, scheduler, volume_id)
+    volume_id, _, _ = _retyping(client, session_factory, transport, scheduler)
     manager, sent = scheduler
     sweeper = Sweeper(session_factory, manager, api_conf)
     assert volume_id not in sweeper.sweep().failed  # within its allowance
