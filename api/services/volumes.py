@@ -36,6 +36,7 @@ from api.validation import (
 from common.config import Config
 from common.messaging import MessagingError
 from db import agent_messages, quota, states
+from db.iso_text import iso_text
 from db.models import (
     Snapshot,
     Volume,
@@ -340,9 +341,11 @@ class VolumeDetail:
 
 
 #: what the GET views render of a volume row (``api.views.volumes``): a long page costs
-#: mostly the driver's parsing of each column of each row, so only these are read
+#: mostly the driver's parsing of each column of each row, so only these are read, and
+#: the timestamps come as the text shown (``created_text``, ``updated_text``)
 SHOWN_COLUMNS = (Volume.id, Volume.status, Volume.size, Volume.availability_zone,
-                 Volume.created_at, Volume.updated_at, Volume.display_name,
+                 iso_text(Volume.created_at).label("created_text"),
+                 iso_text(Volume.updated_at).label("updated_text"), Volume.display_name,
                  Volume.display_description, Volume.snapshot_id, Volume.source_volid,
                  Volume.project_id, Volume.user_id, Volume.bootable, Volume.replication_status,
                  Volume.multiattach, Volume.migration_status, Volume.group_id, Volume.host,

@@ -98,7 +98,7 @@ def volume(context: RequestContext, row: Volume, *, extended: bool = True) -> di
                  if m.key in VISIBLE_ADMIN_KEYS)
     return _body(context, _shape(context), row, row.volume_type.name, shown,
                  [a for a in row.attachments if a.attach_status == "attached"],
-                 extended=extended)
+                 (iso(row.created_at), iso(row.updated_at)), extended=extended)
 
 
 def volume_details(context: RequestContext,
@@ -106,21 +106,23 @@ def volume_details(context: RequestContext,
     """The volumes of a detail list or a show, from plain rows (``api.services.volumes``)."""
     shape = _shape(context)
     return [_body(context, shape, d.row, d.row.volume_type_name, d.metadata, d.attachments,
-                  extended=True) for d in details]
+                  (d.row.created_text, d.row.updated_text), extended=True)
+            for d in details]
 
 
 def _body(context: RequestContext, shape: _Shape, row: Any, volume_type_name: str,
-          volume_metadata: dict[str, str], attached: list[Any], *,
-          extended: bool) -> dict[str, Any]:
-    """``row`` is a Volume or a row of ``api.services.volumes.SHOWN_COLUMNS``."""
+          volume_metadata: dict[str, str], attached: list[Any],
+          created_updated: tuple[str | None, str | None], *, extended: bool) -> dict[str, Any]:
+    """``row`` is a Volume or a row of ``api.services.volumes.SHOWN_COLUMNS``, whose
+    timestamps come as text already (``created_updated``)."""
     volume_id, host = row.id, row.host
     body: dict[str, Any] = {
         "id": volume_id,
         "status": row.status,
         "size": row.size,
         "availability_zone": row.availability_zone,
-        "created_at": iso(row.created_at),
-        "updated_at": iso(row.updated_at),
+        "created_at": created_updated[0],
+        "updated_at": created_updated[1],
         "name": row.display_name,
         "description": row.display_description,
         "volume_type": volume_type_name,

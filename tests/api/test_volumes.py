@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,6 +72,22 @@ def test_show_detail_and_list_shapes(client: TestClient,
     assert list(listed["volumes"][0]) == list(_body("25_volume_list.json", "volumes")[0])
     detail = client.get(url("volumes/detail"), headers=headers()).json()["volumes"]
     assert list(detail[0]) == list(_body("28_volume_detail.json", "volumes")[0])
+
+
+def test_timestamps_read_the_same_in_every_view(client: TestClient) -> None:
+    """Show and detail have the database format timestamps, create and update format them
+    in Python: a client comparing them must see one value, to the microsecond."""
+    created = create_volume(client)
+    assert client.get(url(f"volumes/{created['id']}"),
+                      headers=headers()).json()["volume"]["updated_at"] is None
+    updated = client.put(url(f"volumes/{created['id']}"), headers=headers(),
+                         json={"volume": {"name": "renamed"}}).json()["volume"]
+    shown = client.get(url(f"volumes/{created['id']}"), headers=headers()).json()["volume"]
+    detail = client.get(url("volumes/detail"), headers=headers()).json()["volumes"][0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", shown["created_at"])
+    assert (created["created_at"] == updated["created_at"] == shown["created_at"]
+            == detail["created_at"])
+    assert updated["updated_at"] == shown["updated_at"] == detail["updated_at"] is not None
 
 
 def test_member_sees_no_host_attributes(client: TestClient) -> None:
