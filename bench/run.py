@@ -27,6 +27,8 @@ STARTUP_FAILURES = (ServiceDied, TimeoutError, RuntimeError, OSError)
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--warm-up", type=int, default=50,
+                        help="concurrent creates (then deleted) before the figures; 0: none")
     parser.add_argument("--sequential", type=int, default=20, help="sequential creates")
     parser.add_argument("--concurrent", type=int, nargs="+", default=[50, 200],
                         help="sizes of the concurrent-create bursts")
@@ -71,12 +73,16 @@ def _meta(args: argparse.Namespace) -> dict:
     return {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
             "poll_interval_s": POLL_INTERVAL, "cinderblock_commit": commit,
-            "counts": {"sequential": args.sequential, "concurrent": args.concurrent,
-                       "load": args.load, "samples": args.samples, "attach": args.attach}}
+            "counts": {"warm_up": args.warm_up, "sequential": args.sequential,
+                       "concurrent": args.concurrent, "load": args.load,
+                       "samples": args.samples, "attach": args.attach}}
 
 
 def _measure(harness: Harness, args: argparse.Namespace, since: float) -> list[Figure]:
     results = [memory.resident(harness, "idle")]
+    if args.warm_up:
+        creates.warm_up(harness, args.warm_up)
+        _step(f"warmed up with {args.warm_up} creates", since)
     results += creates.sequential_create(harness, args.sequential)
     _step("sequential creates done", since)
     for round_no, count in enumerate(args.concurrent):

@@ -78,6 +78,15 @@ def _create_many(harness: Harness, system: SystemUnderTest, figure: str, count: 
     return result
 
 
+def warm_up(harness: Harness, count: int) -> None:
+    """``count`` creates at once on each system, deleted again, before any figure: the
+    first burst after start-up opens the database connections the bursts need and fills
+    compiled-statement caches, costs a long-running service pays once, not per burst."""
+    for system in harness.systems:
+        _create_many(harness, system, "warmup", count, count)
+        harness.empty_project(system, "warmup")
+
+
 def concurrent_create(harness: Harness, count: int, round_no: int) -> list[Figure]:
     """``count`` creates at once (one client thread each); wall time until all available
     (n/a when any was lost: the burst never completed)."""
