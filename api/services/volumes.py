@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, exists, func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from api.deps import RequestContext
@@ -349,7 +349,17 @@ SHOWN_COLUMNS = (Volume.id, Volume.status, Volume.size, Volume.availability_zone
                  Volume.display_description, Volume.snapshot_id, Volume.source_volid,
                  Volume.project_id, Volume.user_id, Volume.bootable, Volume.replication_status,
                  Volume.multiattach, Volume.migration_status, Volume.group_id, Volume.host,
-                 VolumeType.name.label("volume_type_name"))
+                 VolumeType.name.label("volume_type_name"),
+                 # Whether the metadata and attachment queries need the volume at all: most
+                 # volumes have neither, and a thousand ids sent for nothing cost a page
+                 # a fifth of its time (and a poll of one volume two round trips).
+                 or_(exists().where(VolumeMetadata.volume_id == Volume.id),
+                     exists().where(VolumeAdminMetadata.volume_id == Volume.id,
+                                    VolumeAdminMetadata.key.in_(VISIBLE_ADMIN_KEYS)))
+                 .label("has_metadata"),
+                 exists().where(VolumeAttachment.volume_id == Volume.id,
+                                VolumeAttachment.attach_status == "attached")
+                 .label("has_attached"))
 
 
 _DETAIL = select(*SHOWN_COLUMNS).join(VolumeType, VolumeType.id == Volume.volume_type_id)
@@ -380,16 +390,17 @@ _ATTACHED = (select(VolumeAttachment.id, VolumeAttachment.volume_id,
 def _details(session: Session, statement: Any, params: dict[str, Any] | None = None
              ) -> list[VolumeDetail]:
     """The volumes ``statement`` (``_DETAIL`` narrowed) selects, with their shown
-    metadata and attached attachments: three queries whatever the count, on plain rows
-    (ORM objects made up most of a long page's time)."""
+    metadata and attached attachments: at most three queries whatever the count, on plain
+    rows (ORM objects made up most of a long page's time)."""
     details = {row.id: VolumeDetail(row) for row in session.execute(statement, params)}
-    if not details:
-        return []
-    ids = {"ids": list(details)}
-    for volume_id, key, value in session.execute(_METADATA, ids):
-        details[volume_id].metadata[key] = value
-    for attachment in session.execute(_ATTACHED, ids):
-        details[attachment.volume_id].attachments.append(attachment)
+    with_metadata = [d.row.id for d in details.values() if d.row.has_metadata]
+    if with_metadata:
+        for volume_id, key, value in session.execute(_METADATA, {"ids": with_metadata}):
+            details[volume_id].metadata[key] = value
+    with_attached = [d.row.id for d in details.values() if d.row.has_attached]
+    if with_attached:
+        for attachment in session.execute(_ATTACHED, {"ids": with_attached}):
+            details[attachment.volume_id].attachments.append(attachment)
     return list(details.values())
 
 

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Volume
+from db.models import Volume, VolumeAdminMetadata, VolumeAttachment
 from tests.api.conftest import (
     OTHER_PROJECT,
     PROJECT,
@@ -88,6 +88,32 @@ def test_timestamps_read_the_same_in_every_view(client: TestClient) -> None:
     assert (created["created_at"] == updated["created_at"] == shown["created_at"]
             == detail["created_at"])
     assert updated["updated_at"] == shown["updated_at"] == detail["updated_at"] is not None
+
+
+def test_a_page_shows_metadata_and_attachments_only_on_the_volumes_that_have_them(
+        client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    """The detail page asks for metadata and attachments only for the volumes flagged as
+    having some; a wrong flag would drop them silently, or lend them to a neighbour."""
+    with_metadata = create_volume(client, name="m", metadata={"k": "v"})["id"]
+    readonly = create_volume(client, name="r")["id"]
+    attached = create_volume(client, name="a")["id"]
+    detached = create_volume(client, name="d")["id"]
+    bare = create_volume(client, name="b")["id"]
+    with session_factory() as session, session.begin():
+        session.add(VolumeAdminMetadata(volume_id=readonly, key="readonly", value="True"))
+        session.add(VolumeAdminMetadata(volume_id=bare, key="hidden", value="x"))
+        session.add(VolumeAttachment(volume_id=attached, instance_uuid=OTHER_PROJECT[:32],
+                                     attach_status="attached", attached_host="node2"))
+        session.add(VolumeAttachment(volume_id=detached, attach_status="detached"))
+    detail = client.get(url("volumes/detail"), headers=headers()).json()["volumes"]
+    by_name = {v["name"]: v for v in detail}
+    assert {name: v["metadata"] for name, v in by_name.items()} == {
+        "m": {"k": "v"}, "r": {"readonly": "True"}, "a": {}, "d": {}, "b": {}}
+    assert {name: [a["host_name"] for a in v["attachments"]]
+            for name, v in by_name.items()} == {"m": [], "r": [], "a": ["node2"], "d": [],
+                                                "b": []}
+    shown = client.get(url(f"volumes/{with_metadata}"), headers=headers()).json()["volume"]
+    assert (shown["metadata"], shown["attachments"]) == ({"k": "v"}, [])
 
 
 def test_member_sees_no_host_attributes(client: TestClient) -> None:
