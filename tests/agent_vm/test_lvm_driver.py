@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -364,6 +365,66 @@ iscsi_forget {iqn} {portal}
         {"backend": "thin", "op": "delete_volume", "volume": thin})
     assert all("ok" in r for r in results), results
     assert agent.leftovers() == {"lvs": "", "targets": "", "objects": ""}
+
+
+SAVED = "/etc/rtslib-fb-target/saveconfig.json"
+OTHER = "iqn.2004-10.org.cinderblock:other-compute"
+
+
+def saved_acls(agent: Agent) -> dict[str, list[str]]:
+    """Our targets in LIO's saved configuration, each with its ACLs' initiators."""
+    out = agent.sh(f"""python3 - <<'EOF'
+import json
+try:
+    saved = json.load(open("{SAVED}"))
+except FileNotFoundError:
+    saved = {{}}
+print("saved=" + json.dumps({{
+    t["wwn"]: sorted(a["node_wwn"] for tpg in t.get("tpgs", [])
+                     for a in tpg.get("node_acls", []))
+    for t in saved.get("targets", []) if t["wwn"].startswith("{PREFIX}")}}))
+EOF
+""")
+    return json.loads(out["saved"])
+
+
+def wait_saved(agent: Agent, expected: dict[str, list[str]], timeout: float = 60) -> None:
+    """The save follows a burst of changes by a couple of seconds."""
+    deadline = time.monotonic() + timeout
+    while (seen := saved_acls(agent)) != expected:
+        assert time.monotonic() < deadline, f"saved {seen}, expected {expected}"
+        time.sleep(1)
+
+
+def test_the_saved_configuration_follows_every_change(agent: Agent) -> None:
+    """Each save re-reads only the targets changed since the one before (a whole dump of
+    200 targets lasts a minute under emulation): a change to a target already saved
+    must still reach the file, an ACL added or removed as much as a target."""
+    a, b = new_volume(1), new_volume(1)
+    mine = {"initiator": agent.initiator}
+    other = {"initiator": OTHER}
+    _, _, info_a, info_b = agent.ok(
+        {"backend": "thin", "op": "create_volume", "volume": a},
+        {"backend": "thin", "op": "create_volume", "volume": b},
+        {"backend": "thin", "op": "initialize_connection", "volume": a, "connector": mine},
+        {"backend": "thin", "op": "initialize_connection", "volume": b, "connector": mine})
+    iqn_a, iqn_b = info_a["data"]["target_iqn"], info_b["data"]["target_iqn"]
+    me = agent.initiator.lower()
+    wait_saved(agent, {iqn_a: [me], iqn_b: [me]})
+    b_exported = exported(b, info_b["model_update"])
+    agent.ok({"backend": "thin", "op": "initialize_connection", "volume": b_exported,
+              "connector": other})
+    wait_saved(agent, {iqn_a: [me], iqn_b: sorted([me, OTHER])})
+    agent.ok({"backend": "thin", "op": "terminate_connection", "volume": b_exported,
+              "connector": mine},
+             {"backend": "thin", "op": "terminate_connection",
+              "volume": exported(a, info_a["model_update"]), "connector": mine})
+    wait_saved(agent, {iqn_b: [OTHER]})
+    agent.ok({"backend": "thin", "op": "delete_volume", "volume": a},
+             {"backend": "thin", "op": "delete_volume", "volume": b_exported})
+    wait_saved(agent, {})
+    assert agent.leftovers() == {"lvs": "", "targets": "", "objects": ""}
+    agent.sh(f"rm -f {SAVED}")  # the VM's other modules start with no saved configuration
 
 
 @pytest.mark.parametrize(("backend", "vg"), [("thick", "cinder-volumes"), ("thin", THIN_VG)])
