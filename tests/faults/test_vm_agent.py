@@ -178,7 +178,12 @@ def test_kill_during_delete(rig: Rig, summary: list[str]) -> None:
 def test_kill_during_export(rig: Rig, summary: list[str]) -> None:
     volume_id = available(rig.api)
     iqn = f"{IQN_PREFIX}{volume_id}"
-    watcher = rig.kill_agent_when(f"[ -d {CONFIGFS}/{iqn} ]")
+    # Killed once the target has its portal, before its LUN and ACL: a SIGKILL that lands
+    # inside the portal's mkdir makes the kernel fail to start the listener thread and
+    # leave its socket bound ("Unable to create kthread: iscsi_np", then "kernel_bind()
+    # failed: -98" for every later portal on that address until a reboot), a kernel leak
+    # no agent can repair.
+    watcher = rig.kill_agent_when(f'[ -n "$(ls {CONFIGFS}/{iqn}/tpgt_1/np 2>/dev/null)" ]')
     answer: dict[str, Any] = {}
 
     def call() -> None:
