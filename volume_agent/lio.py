@@ -55,11 +55,12 @@ class _Dumps:
 
     def forget(self, iqn: str | None, so_name: str | None) -> None:
         """Called after a change to the target ``iqn`` or the storage object ``so_name``,
-        so a dump taken before it is not written again."""
-        target = f"{_iscsi().path}/{iqn}" if iqn else None
+        so a dump taken before it is not written again. A configfs path ends in the
+        target's IQN or the storage object's name."""
+        names = {iqn, so_name} - {None}
         with _LOCK:
             for path in list(self._by_path):
-                if path == target or so_name and os.path.basename(path) == so_name:
+                if os.path.basename(path) in names:
                     del self._by_path[path]
 
     def each(self, lookup: Callable[[str], Any], paths: list[str]) -> list[dict]:
